@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# One idempotent set-up for the README's commands, .ci/run and docker/:
+#   1. ROS 1: an existing /opt/ros/<distro> is used as it is; otherwise Debian's own packages.
+#   2. .venv (with --system-site-packages, so rospy/cv_bridge stay visible) + Python deps.
+#   3. The catkin workspace .catkin_ws (src/ links this repo), built out of the source tree.
+#   4. A .pth file so that .venv/bin/python imports seg_by_interaction and its messages.
+# Each step is skipped when its inputs did not change, so a second run takes seconds.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+WS="$ROOT/.catkin_ws"
+say() { echo "[setup] $*"; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# ---------------------------------------------------------------- 1. ROS 1
+ROS_SETUP=""
+for d in /opt/ros/noetic /opt/ros/melodic; do
+  if [ -f "$d/setup.bash" ]; then ROS_SETUP="$d/setup.bash"; fi
+done
+DEBIAN_ROS_PACKAGES=(catkin ros-message-generation ros-message-runtime python3-rospy
+  python3-roslaunch python3-rosmaster python3-rosbag python3-rostopic python3-rosservice
+  python3-rosnode python3-rosparam python3-rostest librostest-dev python3-actionlib
+  python3-message-filters python3-cv-bridge rosbash rospack-tools ros-std-msgs
+  ros-sensor-msgs ros-geometry-msgs ros-actionlib-msgs python3-std-msgs python3-sensor-msgs
+  python3-geometry-msgs python3-actionlib-msgs libstd-msgs-dev libsensor-msgs-dev
+  libgeometry-msgs-dev libactionlib-msgs-dev ros-image-view python3-venv python3-dev
+  build-essential cmake)
+if [ -n "$ROS_SETUP" ]; then
+  say "using the existing ROS 1 install at $(dirname "$ROS_SETUP")"
+  set +u; source "$ROS_SETUP"; set -u
+else
+  missing=()
+  for p in "${DEBIAN_ROS_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${#missing[@]} Debian packages (ROS 1 from Debian bookworm)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "Debian ROS packages present"
+  fi
+fi
+
+# ---------------------------------------------------------------- 2. venv
+SYS_PY=/usr/bin/python3
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"
+  "$SYS_PY" -m venv --system-site-packages "$VENV"
+fi
+REQ_HASH=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$REQ_HASH" ]; then
+  say "installing Python requirements into .venv (first time: a few minutes)"
+  "$VENV/bin/python" -m pip install -q -r requirements.txt >"$VENV/pip.log" 2>&1 \
+    || { tail -30 "$VENV/pip.log"; echo "[setup] pip install failed (log: $VENV/pip.log)"; exit 1; }
+  echo "$REQ_HASH" > "$VENV/.requirements.sha256"
+else
+  say "Python requirements up to date"
+fi
+
+# ---------------------------------------------------------------- 3. catkin workspace
+mkdir -p "$WS/src"
+ln -sfn "$ROOT" "$WS/src/seg_by_interaction"
+BUILD_HASH=$(cat package.xml CMakeLists.txt setup.py msg/* srv/* action/* 2>/dev/null \
+  | cat - <(ls nodes; find src -name __init__.py | sort) | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$WS/.build.sha256" 2>/dev/null)" != "$BUILD_HASH" ] || [ ! -f "$WS/devel/setup.bash" ]; then
+  say "building the catkin workspace"
+  (cd "$WS" && PATH="$VENV/bin:/usr/bin:$PATH" catkin_make --force-cmake \
+      -DPYTHON_EXECUTABLE="$VENV/bin/python3" -DCATKIN_ENABLE_TESTING=OFF >"$WS/build.log" 2>&1) \
+    || { tail -40 "$WS/build.log"; echo "[setup] catkin_make failed (log: $WS/build.log)"; exit 1; }
+  echo "$BUILD_HASH" > "$WS/.build.sha256"
+else
+  say "catkin workspace up to date"
+fi
+
+# ---------------------------------------------------------------- 4. venv sees the build
+SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+DEVEL_PY=$(ls -d "$WS"/devel/lib/python3*/dist-packages | head -n1)
+echo "$DEVEL_PY" > "$SITE/seg_by_interaction_devel.pth"
+"$VENV/bin/python" -c 'import seg_by_interaction.msg, seg_by_interaction.srv, seg_by_interaction.msg._PickPlaceAction' \
+  || { echo "[setup] generated messages do not import"; exit 1; }
+say "ready: .venv/bin/python imports seg_by_interaction; source scripts/env.sh for ROS tools"

@@ -1,0 +1,37 @@
+"""The package's ROS environment for subprocesses: workspace overlay, venv, loopback.
+
+Tests and tools start roscore/roslaunch/rosbag as subprocesses; they need what
+``source scripts/env.sh`` gives a shell. This reads it once from bash.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ENV_SCRIPT = REPO_ROOT / "scripts" / "env.sh"
+
+
+@functools.lru_cache(maxsize=1)
+def ros_environment() -> dict:
+    """os.environ plus everything scripts/env.sh exports."""
+    if not (REPO_ROOT / ".catkin_ws" / "devel" / "setup.bash").is_file():
+        raise RuntimeError("the catkin workspace is not built: run scripts/setup.sh first")
+    out = subprocess.run(["bash", "-c", f"source '{ENV_SCRIPT}' >/dev/null && env -0"],
+                         check=True, capture_output=True).stdout
+    env = {}
+    for item in out.split(b"\0"):
+        if b"=" in item:
+            k, v = item.split(b"=", 1)
+            env[k.decode()] = v.decode()
+    return env
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (never assume 11311 is free)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

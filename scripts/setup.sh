@@ -62,8 +62,13 @@ else
 fi
 
 # ---------------------------------------------------------------- 3. catkin workspace
-mkdir -p "$WS/src"
-ln -sfn "$ROOT" "$WS/src/seg_by_interaction"
+# src/seg_by_interaction is a folder of links to the repo's top-level entries (not a
+# link to the repo itself, which holds .catkin_ws: rosrun's `find -L` would loop).
+PKG_LINKS="$WS/src/seg_by_interaction"
+[ -L "$PKG_LINKS" ] && rm "$PKG_LINKS"
+mkdir -p "$PKG_LINKS"
+find "$PKG_LINKS" -maxdepth 1 -type l ! -exec test -e {} \; -delete
+for entry in "$ROOT"/*; do ln -sfn "$entry" "$PKG_LINKS/$(basename "$entry")"; done
 BUILD_HASH=$(cat package.xml CMakeLists.txt setup.py msg/* srv/* action/* 2>/dev/null \
   | cat - <(ls nodes; find src -name __init__.py | sort) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$WS/.build.sha256" 2>/dev/null)" != "$BUILD_HASH" ] || [ ! -f "$WS/devel/setup.bash" ]; then

@@ -1,0 +1,135 @@
+"""Algorithm 1 of the paper: capture, hypothesise, pick one at random, grasp, place, record.
+
+The loop only decides; the steps (capture, segment, plan a grasp, pick/place, reset)
+are supplied by the caller: ROS service/action proxies in the coordinator node, plain
+library calls in experiments and tests. Labelling and training consume the records.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional, Protocol
+
+import numpy as np
+
+from seg_by_interaction.robot.interface import OUTCOME_PLACED, PickPlaceOutcome
+from seg_by_interaction.types import Frames, Hypothesis, Pose2D
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PlannedGrasp:
+    """A grasp in the segmented camera's pixels and on the arena plane."""
+    u: float
+    v: float
+    angle: float
+    width_px: float
+    pose: Pose2D
+    width_m: float
+
+
+class LoopSteps(Protocol):
+    def capture(self) -> Frames: ...
+    def segment(self, frames: Frames, camera: int) -> tuple[list[Hypothesis], int]: ...
+    def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp: ...
+    def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome: ...
+    def reset(self, sweep: bool, new_background: bool) -> None: ...
+
+
+@dataclass
+class InteractionRecord:
+    """Everything one pick/place produced (the library twin of Interaction.msg)."""
+    interaction_id: int
+    camera: int
+    model_version: int
+    before: Frames
+    held: Optional[Frames]
+    after: Frames
+    hypothesis: Optional[Hypothesis]
+    hypothesis_index: int
+    num_hypotheses: int
+    grasp: Optional[PlannedGrasp]
+    pick: Pose2D
+    place: Pose2D
+    outcome: PickPlaceOutcome
+    seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class InteractionLoop:
+    """Runs interactions one at a time; keeps counters for resets and backgrounds."""
+
+    def __init__(self, cfg: dict, steps: LoopSteps, workspace, seed: int = 0,
+                 start_id: int = 0):
+        lc = cfg["loop"]
+        self.steps = steps
+        self.workspace = tuple(float(v) for v in workspace)
+        self.rng = np.random.default_rng(seed)
+        self.next_id = int(start_id)
+        self.camera_choice = lc["camera"]
+        self.place_margin = float(lc["place_margin"])
+        self.explore_when_empty = bool(lc["explore_when_empty"])
+        self.reset_every = int(cfg["arena"]["reset_every"])
+        self.background_every = int(cfg["arena"]["background_every"])
+        self.num_cameras = int(cfg["arena"]["num_cameras"])
+
+    def _random_pose(self, margin: float) -> Pose2D:
+        xmin, xmax, ymin, ymax = self.workspace
+        return Pose2D(float(self.rng.uniform(xmin + margin, xmax - margin)),
+                      float(self.rng.uniform(ymin + margin, ymax - margin)),
+                      float(self.rng.uniform(0.0, np.pi)))
+
+    def _in_workspace(self, pose: Pose2D) -> bool:
+        xmin, xmax, ymin, ymax = self.workspace
+        return xmin <= pose.x <= xmax and ymin <= pose.y <= ymax
+
+    def _choose_camera(self) -> int:
+        if self.camera_choice == "random":
+            return int(self.rng.integers(self.num_cameras))
+        return int(self.camera_choice)
+
+    def run_one(self) -> InteractionRecord:
+        """One interaction (Algorithm 1, lines 3-7), then resets when due."""
+        t0 = time.monotonic()
+        iid = self.next_id
+        self.next_id += 1
+        before = self.steps.capture()
+        camera = self._choose_camera()
+        hyps, version = self.steps.segment(before, camera)
+        hypothesis, index, grasp = None, -1, None
+        # Line 5: one hypothesis uniformly at random; skip ones the arm cannot reach.
+        for idx in self.rng.permutation(len(hyps)):
+            try:
+                candidate = self.steps.plan_grasp(hyps[idx], before, camera)
+            except ValueError as exc:
+                log.debug("hypothesis %d has no grasp: %s", idx, exc)
+                continue
+            if self._in_workspace(candidate.pose):
+                hypothesis, index, grasp = hyps[idx], int(idx), candidate
+                break
+        if grasp is not None:
+            pick = grasp.pose
+        elif self.explore_when_empty:
+            pick = self._random_pose(self.place_margin)  # nothing plausible: explore
+        else:
+            raise RuntimeError("the segmenter proposed no reachable hypothesis")
+        place = self._random_pose(self.place_margin)
+        outcome = self.steps.pick_place(pick, place)
+        held = outcome.held_result if isinstance(outcome.held_result, Frames) else None
+        after = self.steps.capture()
+        record = InteractionRecord(
+            interaction_id=iid, camera=camera, model_version=version, before=before,
+            held=held, after=after, hypothesis=hypothesis, hypothesis_index=index,
+            num_hypotheses=len(hyps), grasp=grasp, pick=pick, place=place, outcome=outcome,
+            seconds=time.monotonic() - t0)
+        done = iid + 1
+        sweep = self.reset_every > 0 and done % self.reset_every == 0
+        new_bg = self.background_every > 0 and done % self.background_every == 0
+        if sweep or new_bg:
+            self.steps.reset(sweep=sweep, new_background=new_bg)
+        if outcome.outcome != OUTCOME_PLACED:
+            log.warning("interaction %d: pick/place outcome %d (%s)", iid, outcome.outcome,
+                        outcome.message)
+        return record

@@ -1,0 +1,130 @@
+"""interaction_coordinator: Algorithm 1 driven over the other nodes' services and action.
+
+The decisions live in ``seg_by_interaction.loop.InteractionLoop``; this module only
+supplies its steps as ROS calls and publishes each record on ``interactions``.
+"""
+from __future__ import annotations
+
+import actionlib
+import rospy
+from geometry_msgs.msg import Pose2D as Pose2DMsg
+
+from seg_by_interaction.loop.algorithm import InteractionRecord, PlannedGrasp
+from seg_by_interaction.msg import (FrameSet, Grasp, Interaction, PickPlaceAction,
+                                    PickPlaceGoal)
+from seg_by_interaction.robot.interface import OUTCOME_ROBOT_ERROR, PickPlaceOutcome
+from seg_by_interaction.ros.conversions import (hypothesis_to_msg, msg_to_frames,
+                                                msg_to_hypothesis, rgb_to_msg)
+from seg_by_interaction.srv import CaptureFrames, PlanGrasp, ResetArena, Segment
+from seg_by_interaction.types import Frames, Hypothesis, Pose2D
+
+
+class StepFailed(RuntimeError):
+    """A service or action answered with a failure."""
+
+
+class RosLoopSteps:
+    """LoopSteps over ROS: capture/segment/plan_grasp services, the pick_place action."""
+
+    def __init__(self, robot_id: str, timeout: float, max_hypotheses: int, min_score: float):
+        self.robot_id = robot_id
+        self.timeout = float(timeout)
+        self.max_hypotheses = int(max_hypotheses)
+        self.min_score = float(min_score)
+        for name in ("capture_frames", "segment", "plan_grasp", "reset_arena"):
+            rospy.wait_for_service(name, timeout=self.timeout)
+        self._capture = rospy.ServiceProxy("capture_frames", CaptureFrames, persistent=False)
+        self._segment = rospy.ServiceProxy("segment", Segment)
+        self._plan = rospy.ServiceProxy("plan_grasp", PlanGrasp)
+        self._reset = rospy.ServiceProxy("reset_arena", ResetArena)
+        self._action = actionlib.SimpleActionClient("pick_place", PickPlaceAction)
+        if not self._action.wait_for_server(rospy.Duration(self.timeout)):
+            raise StepFailed("pick_place action server did not come up")
+        self.last_frames_msg: dict[int, FrameSet] = {}
+        self.last_hypotheses: dict[int, object] = {}
+        self.last_grasp_msg: Grasp | None = None
+        self.last_held_msg: FrameSet | None = None
+
+    def capture(self) -> Frames:
+        resp = self._capture(include_ground_truth=False)
+        if not resp.success:
+            raise StepFailed(f"capture_frames: {resp.message}")
+        frames = msg_to_frames(resp.frames)
+        self.last_frames_msg[id(frames)] = resp.frames
+        return frames
+
+    def frames_msg(self, frames: Frames) -> FrameSet:
+        return self.last_frames_msg.pop(id(frames))
+
+    def segment(self, frames: Frames, camera: int):
+        image_msg = rgb_to_msg(frames.images[camera])
+        resp = self._segment(image=image_msg, camera=-1, max_hypotheses=self.max_hypotheses,
+                             min_score=self.min_score)
+        if not resp.success:
+            raise StepFailed(f"segment: {resp.message}")
+        hyps = []
+        for msg in resp.hypotheses.hypotheses:
+            msg.camera = camera
+            hyp = msg_to_hypothesis(msg)
+            self.last_hypotheses[id(hyp)] = msg
+            hyps.append(hyp)
+        return hyps, int(resp.hypotheses.model_version)
+
+    def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp:
+        msg = self.last_hypotheses.get(id(hypothesis))
+        if msg is None:
+            msg = hypothesis_to_msg(hypothesis, 0, camera=camera)
+        resp = self._plan(hypothesis=msg)
+        if not resp.success:
+            raise ValueError(resp.message)
+        g = resp.grasp
+        self.last_grasp_msg = g
+        return PlannedGrasp(u=g.u, v=g.v, angle=g.angle, width_px=g.width_px,
+                            pose=Pose2D(g.x, g.y, g.theta), width_m=g.width)
+
+    def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
+        goal = PickPlaceGoal(pick=Pose2DMsg(pick.x, pick.y, pick.theta),
+                             place=Pose2DMsg(place.x, place.y, place.theta), capture_held=True)
+        self._action.send_goal(goal)
+        if not self._action.wait_for_result(rospy.Duration(self.timeout)):
+            self._action.cancel_goal()
+            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place timed out")
+        r = self._action.get_result()
+        if r is None:
+            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place returned no result")
+        held = None
+        self.last_held_msg = r.held_frames if r.held_frames.images else None
+        if self.last_held_msg is not None:
+            held = msg_to_frames(r.held_frames)
+        return PickPlaceOutcome(outcome=r.outcome, message=r.message,
+                                object_in_gripper=r.object_in_gripper, held_result=held,
+                                pick_seconds=r.pick_seconds, place_seconds=r.place_seconds)
+
+    def reset(self, sweep: bool, new_background: bool) -> None:
+        resp = self._reset(sweep=sweep, new_scene=False,
+                           background=-2 if new_background else -1)
+        if not resp.success:
+            rospy.logwarn("reset_arena: %s", resp.message)
+
+    def record_to_msg(self, record: InteractionRecord) -> Interaction:
+        msg = Interaction(robot_id=self.robot_id, interaction_id=record.interaction_id,
+                          model_version=record.model_version, outcome=record.outcome.outcome,
+                          object_in_gripper=record.outcome.object_in_gripper)
+        msg.header.stamp = rospy.Time.now()
+        msg.before = self.frames_msg(record.before)
+        msg.after = self.frames_msg(record.after)
+        if self.last_held_msg is not None:
+            msg.held = self.last_held_msg
+        if record.hypothesis is not None:
+            msg.hypothesis = self.last_hypotheses.get(id(record.hypothesis)) or hypothesis_to_msg(
+                record.hypothesis, record.hypothesis_index, camera=record.camera)
+        if record.grasp is not None and self.last_grasp_msg is not None:
+            msg.grasp = self.last_grasp_msg
+        else:  # exploration pick: no hypothesis, the arena pose alone
+            msg.grasp = Grasp(camera=record.camera, x=record.pick.x, y=record.pick.y,
+                              theta=record.pick.theta)
+            msg.hypothesis.camera = record.camera
+        msg.place = Pose2DMsg(record.place.x, record.place.y, record.place.theta)
+        self.last_hypotheses.clear()
+        self.last_frames_msg.clear()
+        return msg

@@ -1,0 +1,49 @@
+"""grasp_planner: the PlanGrasp service (PCA of the mask; paper supplementary A.2).
+
+Camera models come from the latched ``camN/camera_info`` topics, so the same node
+serves the simulated rig and a calibrated real one.
+"""
+from __future__ import annotations
+
+import rospy
+from sensor_msgs.msg import CameraInfo
+
+from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
+from seg_by_interaction.msg import Grasp
+from seg_by_interaction.ros.conversions import ConversionError, msg_to_camera, msg_to_mask
+from seg_by_interaction.srv import PlanGrasp, PlanGraspResponse
+
+
+class GraspPlannerServer:
+    def __init__(self, num_cameras: int):
+        self.cameras = {}
+        for k in range(num_cameras):
+            rospy.Subscriber(f"cam{k}/camera_info", CameraInfo, self._on_info, callback_args=k)
+        self.service = rospy.Service("plan_grasp", PlanGrasp, self._handle)
+
+    def _on_info(self, msg: CameraInfo, k: int):
+        try:
+            self.cameras[k] = msg_to_camera(msg)
+        except (ConversionError, ValueError) as exc:
+            rospy.logerr("camera %d: unusable camera_info: %s", k, exc)
+
+    def _handle(self, req) -> PlanGraspResponse:
+        hyp = req.hypothesis
+        try:
+            mask = msg_to_mask(hyp.mask)
+            grasp = plan_grasp(mask)
+        except (ConversionError, ValueError) as exc:
+            return PlanGraspResponse(success=False, message=str(exc))
+        out = Grasp(hypothesis_id=hyp.id, camera=hyp.camera, u=grasp.u, v=grasp.v,
+                    angle=grasp.angle, width_px=grasp.width_px)
+        camera = self.cameras.get(hyp.camera)
+        if camera is None:
+            return PlanGraspResponse(success=False, grasp=out,
+                                     message=f"no camera model for camera {hyp.camera} yet "
+                                             f"(waiting for cam{hyp.camera}/camera_info)")
+        if (camera.width, camera.height) != mask.shape[::-1]:
+            return PlanGraspResponse(success=False, grasp=out,
+                                     message=f"mask is {mask.shape[1]}x{mask.shape[0]} but camera "
+                                             f"{hyp.camera} is {camera.width}x{camera.height}")
+        out.x, out.y, out.theta, out.width = grasp_to_arena(grasp, camera)
+        return PlanGraspResponse(success=True, message="", grasp=out)

@@ -1,0 +1,59 @@
+"""labeler: Interaction records -> stored examples, LabeledExample messages, an overlay.
+
+Each subscriber callback runs in its own rospy thread, one message at a time, so the
+large queue keeps every record while a slow one is labelled.
+"""
+from __future__ import annotations
+
+import rospy
+from sensor_msgs.msg import Image
+
+from seg_by_interaction.labeling.labeler import InteractionLabeler
+from seg_by_interaction.msg import Interaction, LabeledExample
+from seg_by_interaction.ros.conversions import (ConversionError, mask_to_msg, msg_to_frames,
+                                                rgb_to_msg)
+from seg_by_interaction.visualization import overlay_masks
+
+
+class LabelerServer:
+    def __init__(self, labeler: InteractionLabeler, queue_size: int):
+        self.labeler = labeler
+        self.examples_pub = rospy.Publisher("examples", LabeledExample, queue_size=100)
+        self.viz_pub = rospy.Publisher("~viz", Image, queue_size=1)
+        self.labelled = 0
+        rospy.Subscriber("interactions", Interaction, self.on_interaction,
+                         queue_size=queue_size, buff_size=2 ** 28)
+
+    def on_interaction(self, msg: Interaction) -> None:
+        try:
+            before, after = msg_to_frames(msg.before), msg_to_frames(msg.after)
+            held = msg_to_frames(msg.held) if msg.held.images else None
+            if not msg.robot_id:
+                raise ConversionError("interaction has no robot_id")
+            stored = self.labeler.label(msg.robot_id, msg.interaction_id, before, held, after,
+                                        (msg.grasp.x, msg.grasp.y), (msg.place.x, msg.place.y),
+                                        stamp=msg.header.stamp.to_sec())
+        except (ConversionError, ValueError) as exc:
+            rospy.logerr("interaction %s/%d not labelled: %s", msg.robot_id, msg.interaction_id,
+                         exc)
+            return
+        self.labelled += 1
+        positives = 0
+        for example_id, view in stored:
+            out = LabeledExample(robot_id=msg.robot_id, interaction_id=msg.interaction_id,
+                                 camera=view.camera, pair=view.pair, source="interaction",
+                                 positive=view.positive, pick_u=view.pick_px[0],
+                                 pick_v=view.pick_px[1], example_id=example_id)
+            out.header = msg.header
+            out.image = rgb_to_msg(view.image, msg.header)
+            if view.mask is not None:
+                out.mask = mask_to_msg(view.mask, msg.header)
+                positives += 1
+            self.examples_pub.publish(out)
+        if self.viz_pub.get_num_connections() > 0 and stored:
+            _, view = max(stored, key=lambda s: s[1].positive)
+            masks = [view.mask] if view.mask is not None else []
+            self.viz_pub.publish(rgb_to_msg(overlay_masks(view.image, masks, ["label"],
+                                                          points=[view.pick_px]), msg.header))
+        rospy.loginfo("interaction %s/%d: %d views, %d positive", msg.robot_id,
+                      msg.interaction_id, len(stored), positives)

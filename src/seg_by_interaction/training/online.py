@@ -1,0 +1,108 @@
+"""The trainer node's logic: pre-train on the passive bootstrap set, then update the
+network every ``training.update_every`` new interaction examples (Algorithm 1, line
+14) and write numbered checkpoints ``model_vNNNNN.pt`` that segmenters reload.
+
+Everything needed to continue lives in the newest checkpoint (weights, optimizer,
+step, random state, how many examples it has seen), so a killed trainer resumes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from seg_by_interaction.data.store import DatasetStore
+from seg_by_interaction.training.checkpoint import CheckpointError, read_checkpoint
+from seg_by_interaction.training.trainer import Trainer
+
+_CKPT = re.compile(r"^model_v(\d{5,})\.pt$")
+
+
+def checkpoint_path(directory: str | Path, version: int) -> Path:
+    return Path(directory) / f"model_v{int(version):05d}.pt"
+
+
+def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
+    """(version, path) of every numbered checkpoint, oldest first."""
+    d = Path(directory)
+    if not d.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _CKPT.match(p.name))]
+    return sorted(found)
+
+
+def latest_checkpoint(directory: str | Path) -> Optional[tuple[int, str]]:
+    found = list_checkpoints(directory)
+    return (found[-1][0], str(found[-1][1])) if found else None
+
+
+@dataclass
+class ModelUpdateInfo:
+    version: int
+    checkpoint: str
+    examples_seen: int
+    loss: float
+    metrics: dict
+
+
+class OnlineTrainer:
+    def __init__(self, cfg: dict, data_dir: str | Path, device: str = "cpu",
+                 mode: Optional[str] = None, progress: bool = False):
+        self.cfg = cfg
+        self.tcfg = cfg["training"]
+        self.data_dir = Path(data_dir)
+        self.ckpt_dir = self.data_dir / "checkpoints"
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        self.store = DatasetStore(self.data_dir / "store", cfg)
+        self.progress = progress
+        self.interaction_source = self.store.source(sources=["interaction"])
+        self.passive_source = self.store.source(sources=["passive"])
+        metrics = self.data_dir / "training_metrics.jsonl"
+        self.version, self.examples_seen = 0, 0
+        self.trainer = None
+        for version, path in reversed(list_checkpoints(self.ckpt_dir)):
+            try:  # the newest readable checkpoint; a torn or tampered one is skipped
+                extra = read_checkpoint(path)["state"].get("extra", {})
+                self.trainer = Trainer.resume(path, cfg, device=device, mode=mode,
+                                              metrics_path=metrics)
+            except CheckpointError as exc:
+                import logging
+                logging.getLogger(__name__).error("skipping checkpoint %s: %s", path, exc)
+                continue
+            self.version = version
+            self.examples_seen = int(extra.get("examples_seen", 0))
+            break
+        if self.trainer is None:
+            self.trainer = Trainer(cfg, device=device, mode=mode, metrics_path=metrics)
+
+    def _save(self, metrics: dict) -> ModelUpdateInfo:
+        self.version += 1
+        path = checkpoint_path(self.ckpt_dir, self.version)
+        self.trainer.save(path, extra={"examples_seen": self.examples_seen,
+                                       "version": self.version})
+        loss = metrics.get("mask_loss", float("nan"))
+        return ModelUpdateInfo(self.version, str(path), self.examples_seen, float(loss), metrics)
+
+    def pretrain(self) -> Optional[ModelUpdateInfo]:
+        """Paper 4.3: before interacting, train on passively observed motion masks."""
+        if self.version > 0 or self.passive_source.refresh() == 0:
+            return None
+        self.trainer.set_source(self.passive_source)
+        metrics = self.trainer.train_steps(int(self.tcfg["pretrain_steps"]), progress=self.progress)
+        return self._save(metrics)
+
+    def pending(self) -> int:
+        """New interaction examples since the last update."""
+        return max(self.interaction_source.refresh() - self.examples_seen, 0)
+
+    def maybe_update(self) -> Optional[ModelUpdateInfo]:
+        """Train when enough new examples arrived; the new model's info, else None."""
+        n = self.interaction_source.refresh()
+        if n - self.examples_seen < int(self.tcfg["update_every"]):
+            return None
+        self.trainer.set_source(self.interaction_source)
+        self.examples_seen = n
+        metrics = self.trainer.train_steps(int(self.tcfg["steps_per_update"]),
+                                           progress=self.progress)
+        return self._save(metrics)

@@ -1,0 +1,336 @@
+"""The study's report: ``report.md`` plus PNG figures, rendered from one results dict.
+
+The experiment driver fills a plain, JSON-serialisable ``results`` dict; this module
+renders it and saves/loads it (``save_results`` / ``load_results``) so a report can be
+re-rendered without re-running anything:
+``python -m seg_by_interaction.evaluation.report results.json OUT_DIR``.
+Every part is optional: what is missing is shown as "not run", never invented.
+
+Schema (AP values are fractions in [0, 1]; thresholds are string keys, "0.3"):
+
+    AP     = {"voc07": {"0.3": float, "0.5": float}, "coco": {"0.3": ..., "0.5": ...}}
+    RUN    = {"seed": int, "ap": AP}
+    results = {
+      "meta": {                       # all optional
+        "title": str, "command": str, "date": str, "preset": str,
+        "eval_set": str,              # which evaluation set (path / description)
+        "config": dict,               # the full configuration used
+        "wall_clock_s": {step: float},
+        "notes": [str],
+      },
+      "iou_thresholds": [0.3, 0.5],   # optional; else taken from the AP dicts
+      "table": {ROW: {"runs": [RUN, ...]}},             # Table-1 analogue
+      "ap_vs_interactions": {ROW: [{"interactions": int, "seed": int, "ap": AP}, ...]},
+      "pr_curves": {ROW: {protocol: {thr: {"precision": [..], "recall": [..]}}}},
+      "recall_at_precision": {"iou_threshold": 0.3, "precision_levels": [0.3, 0.5, 0.7],
+                              "points": [{"interactions": int, "seed": int,
+                                          "recall": [one per level]}]},
+      "generalisation": {"row": ROW,  # which method the 2x2 analysis evaluates
+                         "cells": {CELL: {"runs": [RUN, ...]}}},
+      "qualitative": {"columns": [method name, ...],
+                      "examples": [{"image": path (absolute, or relative to the
+                                    results JSON / out_dir), "height": int, "width": int,
+                                    "ground_truth": [RLE, ...],
+                                    "methods": {name: {"masks": [RLE], "scores": [..]}}}]},
+    }
+
+ROW is a key of ``TABLE_ROWS`` (unknown keys are listed after them); CELL is a key of
+``GENERALISATION_CELLS``; RLE is a pycocotools run-length dict with str counts
+(``metrics.encode_masks``). ``run_entry``, ``curve_entry`` and ``qualitative_example``
+build the parts from evaluator output.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import yaml
+
+from seg_by_interaction.evaluation import figures
+from seg_by_interaction.evaluation.evaluator import MethodEvaluation, threshold_key
+from seg_by_interaction.evaluation.metrics import PROTOCOLS, encode_masks
+
+TABLE_ROWS = {  # key: (label, supervision)
+    "bottom_up": ("Bottom-up (Felzenszwalb + grouping; GOP stand-in)", "none (bottom-up)"),
+    "bottom_up_tuned": ("Bottom-up, tuned (size + edge filters)", "bottom-up + arena knowledge"),
+    "gt_supervised": ("GT-supervised (same network and budget)", "arena ground-truth masks"),
+    "self_sup_ce": ("Self-supervised, cross-entropy", "self-supervised"),
+    "self_sup_rsl": ("Self-supervised, robust set loss", "self-supervised"),
+    "self_sup_human": ("Self-supervised + human (small GT set)", "semi-supervised"),
+}
+GENERALISATION_CELLS = {  # key: (objects, backgrounds)
+    "train_objects/train_backgrounds": ("train", "train"),
+    "train_objects/test_backgrounds": ("train", "test"),
+    "test_objects/train_backgrounds": ("test", "train"),
+    "test_objects/test_backgrounds": ("test", "test"),
+}
+_DROPS = {  # scenario label: cell compared with train/train (paper Fig. 6)
+    "novel backgrounds": "train_objects/test_backgrounds",
+    "novel objects": "test_objects/train_backgrounds",
+    "both novel": "test_objects/test_backgrounds",
+}
+NOT_RUN = "not run"
+DEFAULT_REPORT_CFG = {"qualitative_top_k": 5, "qualitative_min_score": 0.0, "dpi": 100}
+
+
+# ------------------------------------------------------------------ building results
+
+def run_entry(evaluation: MethodEvaluation, seed: int | None) -> dict:
+    """A RUN record ({"seed", "ap"}) from one evaluator result."""
+    return {"seed": seed, "ap": {p: dict(v) for p, v in evaluation.ap.items()}}
+
+
+def curve_entry(evaluation: MethodEvaluation, iou_thresholds: Sequence[float]) -> dict:
+    """The ``pr_curves[ROW]`` value from one evaluator result."""
+    return evaluation.pr_curves(iou_thresholds)
+
+
+def qualitative_example(image_path: str | Path, ground_truth: np.ndarray,
+                        methods: dict[str, tuple[np.ndarray, np.ndarray]], top_k: int) -> dict:
+    """One qualitative row: GT masks [M, H, W] and per method (masks [N, H, W], scores [N]).
+
+    Only each method's ``top_k`` highest-scoring masks are stored.
+    """
+    ground_truth = np.asarray(ground_truth, dtype=bool)
+    if ground_truth.ndim != 3:
+        raise ValueError(f"ground_truth must be [M, H, W], got {ground_truth.shape}")
+    out = {"image": str(image_path), "height": int(ground_truth.shape[1]),
+           "width": int(ground_truth.shape[2]), "ground_truth": encode_masks(ground_truth),
+           "methods": {}}
+    for name, (masks, scores) in methods.items():
+        scores = np.asarray(scores, dtype=float)
+        keep = np.argsort(-scores, kind="stable")[:top_k]
+        out["methods"][name] = {"masks": encode_masks(np.asarray(masks, dtype=bool)[keep]),
+                                "scores": scores[keep].tolist()}
+    return out
+
+
+# ------------------------------------------------------------------ save / load
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, bytes):
+        return obj.decode("ascii")
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def save_results(results: dict, path: str | Path) -> Path:
+    """Write ``results`` as JSON (numpy values, bytes and paths converted)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_jsonable(results), indent=1))
+    return path
+
+
+def load_results(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"results file not found: {path}")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object at the top level")
+    return data
+
+
+# ------------------------------------------------------------------ rendering helpers
+
+def _label(key: str) -> str:
+    return TABLE_ROWS.get(key, (key, ""))[0]
+
+
+def _thresholds(results: dict) -> list[str]:
+    if results.get("iou_thresholds"):
+        return [threshold_key(t) for t in results["iou_thresholds"]]
+    found: set[str] = set()
+    for row in results.get("table", {}).values():
+        for run in row.get("runs", []):
+            for per in run.get("ap", {}).values():
+                found.update(per)
+    return sorted(found, key=float) or ["0.3", "0.5"]
+
+
+def _values(runs: list[dict], protocol: str, thr: str) -> list[float]:
+    return [100 * r["ap"][protocol][thr] for r in runs
+            if r.get("ap", {}).get(protocol, {}).get(thr) is not None]
+
+
+def _fmt(values: list[float]) -> str:
+    if not values:
+        return NOT_RUN
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
+
+
+def _table_md(results: dict, thresholds: list[str]) -> list[str]:
+    table = results.get("table", {})
+    head = ["method", "supervision", "seeds"] + [
+        f"{'authors' if p == 'voc07' else 'COCO'} AP@{t}" for p in PROTOCOLS for t in thresholds]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    keys = list(TABLE_ROWS) + [k for k in table if k not in TABLE_ROWS]
+    for key in keys:
+        label, supervision = TABLE_ROWS.get(key, (key, ""))
+        runs = table.get(key, {}).get("runs", [])
+        cells = [_fmt(_values(runs, p, t)) for p in PROTOCOLS for t in thresholds]
+        seeds = (", ".join("-" if r.get("seed") is None else str(r["seed"]) for r in runs)
+                 if runs else NOT_RUN)
+        lines.append("| " + " | ".join([label, supervision, seeds] + cells) + " |")
+    return lines
+
+
+def _generalisation(results: dict, thresholds: list[str]):
+    part = results.get("generalisation") or {}
+    cells = part.get("cells") or {}
+    lines = []
+    if not cells:
+        return [f"_{NOT_RUN}_"], {}
+    lines.append(f"Method: {_label(part.get('row', '?'))}. Rows: objects; columns: backgrounds.")
+    for protocol in PROTOCOLS:
+        for thr in thresholds:
+            lines += ["", f"{'Authors' if protocol == 'voc07' else 'COCO'} AP@{thr}:", "",
+                      "| objects \\ backgrounds | train | test |", "|---|---|---|"]
+            for obj in ("train", "test"):
+                row = [_fmt(_values(cells.get(f"{obj}_objects/{bg}_backgrounds", {}).get("runs", []),
+                                    protocol, thr)) for bg in ("train", "test")]
+                lines.append(f"| {obj} | {row[0]} | {row[1]} |")
+    drops: dict = {}
+    base = {r.get("seed"): r for r in cells.get("train_objects/train_backgrounds", {}).get("runs", [])}
+    for thr in thresholds:
+        for scenario, cell in _DROPS.items():
+            paired = [100 * (base[r.get("seed")]["ap"]["voc07"][thr] - r["ap"]["voc07"][thr])
+                      for r in cells.get(cell, {}).get("runs", []) if r.get("seed") in base]
+            if paired:
+                drops.setdefault(thr, {})[scenario] = (
+                    float(np.mean(paired)), float(np.std(paired, ddof=1)) if len(paired) > 1 else 0.0)
+    return lines, drops
+
+
+# ------------------------------------------------------------------ the report
+
+def write_report(results: dict, out_dir: str | Path, report_cfg: dict | None = None,
+                 base_dir: str | Path | None = None) -> Path:
+    """Render ``results`` into ``out_dir``/report.md and PNG figures; returns report.md's path.
+
+    ``report_cfg`` is the ``evaluation.report`` config section (defaults if None);
+    ``base_dir`` resolves relative qualitative image paths (default: ``out_dir``).
+    """
+    if not isinstance(results, dict):
+        raise ValueError("results must be a dict (see the evaluation.report docstring)")
+    rcfg = {**DEFAULT_REPORT_CFG, **(report_cfg or {})}
+    dpi = int(rcfg["dpi"])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base_dir = Path(base_dir) if base_dir is not None else out_dir
+    meta = results.get("meta", {})
+    thresholds = _thresholds(results)
+    table = results.get("table", {})
+    md = [f"# {meta.get('title', 'Learning instance segmentation by interaction: arena study')}", ""]
+    if meta.get("date") or meta.get("command"):
+        md += [f"Produced {meta.get('date', '(date not recorded)')} by `{meta.get('command', '?')}`"
+               f"{' (preset ' + meta['preset'] + ')' if meta.get('preset') else ''}.", ""]
+    if meta.get("eval_set"):
+        md += [f"Evaluation set: {meta['eval_set']}.", ""]
+    md += ["## Table 1 analogue: class-agnostic mask AP (%)", "",
+           "Two protocols: **authors'** = prediction is a TP when its best IoU with a still "
+           "unmatched ground-truth mask is strictly above t, VOC07 11-point AP; **COCO** = "
+           "pycocotools COCOeval (useCats=0, IoU >= t, 101-point). Mean ± std over seeds.", ""]
+    md += _table_md(results, thresholds) + [""]
+
+    md += ["## AP vs number of interactions", ""]
+    series = results.get("ap_vs_interactions") or {}
+    if any(series.values()):
+        reference = {k: [r["ap"] for r in table[k].get("runs", [])]
+                     for k in ("bottom_up_tuned", "gt_supervised") if k in table}
+        figures.ap_vs_interactions(series, reference, {k: _label(k) for k in TABLE_ROWS},
+                                   thresholds, out_dir / "ap_vs_interactions.png", dpi)
+        md += ["![AP vs interactions](ap_vs_interactions.png)", ""]
+    else:
+        md += [f"_{NOT_RUN}_", ""]
+
+    md += ["## Precision-recall curves", ""]
+    curves = results.get("pr_curves") or {}
+    if curves:
+        figures.pr_curves(curves, {k: _label(k) for k in TABLE_ROWS}, thresholds,
+                          out_dir / "pr_curves.png", dpi)
+        md += ["![PR curves](pr_curves.png)", ""]
+    else:
+        md += [f"_{NOT_RUN}_", ""]
+
+    md += ["## Recall of ground-truth objects at fixed precision vs checkpoint", ""]
+    rap = results.get("recall_at_precision") or {}
+    if rap.get("points"):
+        figures.recall_at_precision(rap, out_dir / "recall_at_precision.png", dpi)
+        md += ["![recall at precision](recall_at_precision.png)", ""]
+    else:
+        md += [f"_{NOT_RUN}_", ""]
+
+    md += ["## Generalisation: train/test objects x train/test backgrounds", ""]
+    gen_lines, drops = _generalisation(results, thresholds)
+    md += gen_lines + [""]
+    if drops:
+        figures.generalisation(drops, thresholds, out_dir / "generalisation.png", dpi)
+        md += ["AP drop from train objects on train backgrounds (authors' protocol, "
+               "paired by seed; lower is better):", "",
+               "![generalisation](generalisation.png)", ""]
+
+    md += ["## Qualitative examples (image, ground truth, methods' top hypotheses)", ""]
+    qual = results.get("qualitative") or {}
+    if qual.get("examples"):
+        figures.qualitative_grid(qual, base_dir, int(rcfg["qualitative_top_k"]),
+                                 float(rcfg["qualitative_min_score"]),
+                                 out_dir / "qualitative.png", dpi)
+        md += ["![qualitative](qualitative.png)", ""]
+    else:
+        md += [f"_{NOT_RUN}_", ""]
+
+    md += ["## Wall clock", ""]
+    wall = meta.get("wall_clock_s") or {}
+    if wall:
+        md += ["| step | seconds |", "|---|---|"]
+        md += [f"| {k} | {float(v):.1f} |" for k, v in wall.items()]
+        md += [f"| **total** | {sum(float(v) for v in wall.values()):.1f} |", ""]
+    else:
+        md += [f"_{NOT_RUN}_", ""]
+    for note in meta.get("notes", []):
+        md += [f"- {note}"]
+    md += ["", "## Configuration", ""]
+    if meta.get("config"):
+        md += ["```yaml", yaml.safe_dump(meta["config"], sort_keys=False).rstrip(), "```", ""]
+    else:
+        md += ["_not recorded_", ""]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(md))
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Re-render report.md + figures from a results JSON.")
+    parser.add_argument("results", type=Path, help="results JSON written by save_results")
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args(argv)
+    results = load_results(args.results)
+    report_cfg = results.get("meta", {}).get("config", {}).get("evaluation", {}).get("report")
+    print(write_report(results, args.out_dir, report_cfg, base_dir=args.results.parent))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

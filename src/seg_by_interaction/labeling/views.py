@@ -1,0 +1,90 @@
+"""One interaction -> up to 8 labelled views (4 cameras x 2 image pairs).
+
+Pair 0 compares I_t with I'_t+1 (object held out of view) at the PICK point: the
+mask belongs to I_t, where the object still lay. Pair 1 compares I'_t+1 with
+I_t+1 at the PLACE point: the object reappears there, so the mask belongs to
+I_t+1 and is centred on the place point. A pair-1 "nothing appeared" says
+nothing about what lies at the place point (an unmoved object may be there), so
+it is kept as a negative only when ``labeling.pair1_negatives`` is true.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import numpy as np
+
+from seg_by_interaction.labeling.difference import difference_mask
+from seg_by_interaction.types import Example, Frames
+
+PAIR_PICK = 0    # (I_t, I'_t+1), mask of I_t at the pick point
+PAIR_PLACE = 1   # (I'_t+1, I_t+1), mask of I_t+1 at the place point
+
+
+@dataclass
+class LabeledView:
+    """The label of one camera and one image pair."""
+    camera: int
+    pair: int
+    image: np.ndarray                  # the image the mask belongs to (I_t or I_t+1)
+    pick_px: tuple[float, float]       # the pick (pair 0) or place (pair 1) point in that image
+    mask: Optional[np.ndarray]         # None = nothing moved there (a negative)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def positive(self) -> bool:
+        return self.mask is not None
+
+    def to_example(self, source: str = "interaction", **meta) -> Example:
+        m = dict(self.meta, camera=self.camera, pair=self.pair)
+        m.update(meta)
+        return Example(image=self.image, pick_px=self.pick_px, mask=self.mask, source=source, meta=m)
+
+
+def _check_frames(name: str, frames: Frames, n: int) -> None:
+    if len(frames.images) != n:
+        raise ValueError(f"{name} has {len(frames.images)} images, expected {n} (one per camera)")
+
+
+def _project(camera, xy) -> Optional[tuple[float, float]]:
+    px = camera.project(np.asarray([[float(xy[0]), float(xy[1])]]))
+    if not camera.in_image(px)[0]:
+        return None
+    return float(px[0, 0]), float(px[0, 1])
+
+
+def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
+                      cfg: Optional[Mapping] = None, place_xy=None) -> list[LabeledView]:
+    """Label every camera's view of one pick/place interaction.
+
+    ``pick_xy``/``place_xy`` are arena metres; each is projected into each camera
+    with its CameraModel (``before.cameras``). Views where the point falls outside
+    the image are skipped; pair 1 needs ``place_xy``.
+    """
+    from seg_by_interaction.config import load_config
+    full = load_config() if cfg is None else cfg
+    lab = full["labeling"] if "labeling" in full else full
+    n = len(before.images)
+    _check_frames("held", held, n)
+    _check_frames("after", after, n)
+    if len(before.cameras) != n:
+        raise ValueError(f"before has {len(before.cameras)} camera models for {n} images")
+    window, min_px = int(lab["window"]), int(lab["min_pixels"])
+    views: list[LabeledView] = []
+    for cam_id, cam in enumerate(before.cameras):
+        pick_px = _project(cam, pick_xy)
+        if pick_px is not None:
+            mask = difference_mask(before.images[cam_id], held.images[cam_id], pick_px,
+                                   window, min_px, cfg=lab)
+            views.append(LabeledView(cam_id, PAIR_PICK, before.images[cam_id], pick_px, mask,
+                                     {"point_xy": [float(pick_xy[0]), float(pick_xy[1])]}))
+        if place_xy is None:
+            continue
+        place_px = _project(cam, place_xy)
+        if place_px is not None:
+            mask = difference_mask(held.images[cam_id], after.images[cam_id], place_px,
+                                   window, min_px, cfg=lab)
+            if mask is not None or bool(lab["pair1_negatives"]):
+                views.append(LabeledView(cam_id, PAIR_PLACE, after.images[cam_id], place_px, mask,
+                                         {"point_xy": [float(place_xy[0]), float(place_xy[1])]}))
+    return views

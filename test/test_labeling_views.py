@@ -1,0 +1,91 @@
+"""label_interaction: per-camera projection, which image/point each pair labels; quality scoring."""
+import numpy as np
+import pytest
+
+from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.config import load_config
+from seg_by_interaction.labeling.quality import assess_view, summarize
+from seg_by_interaction.labeling.views import PAIR_PICK, PAIR_PLACE, label_interaction
+from seg_by_interaction.types import Frames
+
+H, W = 350, 430
+CAMS = [CameraModel.from_homography([[400, 0, 215], [0, -400, 175], [0, 0, 1]], W, H),
+        CameraModel.from_homography([[400, 0, -30], [0, -400, 175], [0, 0, 1]], W, H)]
+PICK, PLACE, OTHER = (0.0, 0.0), (0.2, 0.1), (-0.2, -0.15)
+
+
+def disk_gt(cam, items):
+    gt = np.zeros((H, W), np.int32)
+    yy, xx = np.mgrid[0:H, 0:W]
+    for obj_id, xy in items:
+        u, v = cam.project(np.array([xy]))[0]
+        gt[(xx - u) ** 2 + (yy - v) ** 2 < 30 ** 2] = obj_id
+    return gt
+
+
+def render(gt, rng):
+    colours = np.array([[150, 140, 120], [200, 40, 40], [40, 60, 200]], np.float32)
+    img = colours[gt] + rng.normal(0, 2, (H, W, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def frames(items, rng, stamp):
+    gts = [disk_gt(c, items) for c in CAMS]
+    return Frames(images=[render(g, rng) for g in gts], stamp=stamp, cameras=CAMS, gt_instances=gts)
+
+
+@pytest.fixture
+def interaction():
+    rng = np.random.default_rng(0)
+    before = frames([(1, PICK), (2, OTHER)], rng, 0.0)
+    held = frames([(2, OTHER)], rng, 1.0)
+    after = frames([(1, PLACE), (2, OTHER)], rng, 2.0)
+    return before, held, after
+
+
+def test_pairs_label_the_right_image_at_the_right_point(interaction):
+    before, held, after = interaction
+    cfg = load_config()
+    views = label_interaction(before, held, after, PICK, cfg, place_xy=PLACE)
+    got = {(v.camera, v.pair) for v in views}
+    # camera 1 sees the place point but not the pick point
+    assert got == {(0, PAIR_PICK), (0, PAIR_PLACE), (1, PAIR_PLACE)}
+    for v in views:
+        assert v.positive
+        gt = (before if v.pair == PAIR_PICK else after).gt_instances[v.camera]
+        assert v.image is (before if v.pair == PAIR_PICK else after).images[v.camera]
+        obj = gt == 1
+        assert (v.mask & obj).sum() / (v.mask | obj).sum() > 0.85
+        u, v_ = CAMS[v.camera].project(np.array([PICK if v.pair == PAIR_PICK else PLACE]))[0]
+        assert v.pick_px == pytest.approx((u, v_))
+        ex = v.to_example(robot_id="sim0")
+        assert ex.positive and ex.meta["camera"] == v.camera and ex.meta["pair"] == v.pair
+
+
+def test_failed_pick_gives_negatives_and_no_pair1(interaction):
+    before, _, _ = interaction
+    views = label_interaction(before, before, before, PICK, load_config(), place_xy=PLACE)
+    assert [(v.camera, v.pair, v.positive) for v in views] == [(0, PAIR_PICK, False)]
+    views = label_interaction(before, before, before, PICK,
+                              load_config(overrides={"labeling.pair1_negatives": True}),
+                              place_xy=PLACE)
+    assert {(v.camera, v.pair) for v in views} == {(0, 0), (0, 1), (1, 1)}
+
+
+def test_quality_scores_iou_merge_and_errors(interaction):
+    before, held, after = interaction
+    cfg = load_config()
+    gt_b, gt_h = before.gt_instances[0], held.gt_instances[0]
+    pick_px = CAMS[0].project(np.array([PICK]))[0]
+    good = assess_view(gt_b == 1, gt_b, gt_h, pick_px, cfg)
+    assert good.truth_positive and good.iou == pytest.approx(1.0) and not good.merged
+    merged = assess_view((gt_b == 1) | (gt_b == 2), gt_b, gt_h, pick_px, cfg)
+    assert merged.merged
+    missed = assess_view(None, gt_b, gt_h, pick_px, cfg)
+    assert missed.false_negative
+    lit = assess_view(gt_b == 1, gt_b, gt_b, pick_px, cfg)     # nothing moved, yet a mask
+    assert lit.false_positive and lit.iou is None
+    s = summarize([good, merged, missed, lit])
+    assert s["false_negative_rate"] == pytest.approx(1 / 3)
+    assert s["false_positive_rate"] == pytest.approx(1.0)
+    assert s["merged_rate"] == pytest.approx(1 / 3)

@@ -14,9 +14,7 @@ class ArenaResetServer:
         self.service = rospy.Service("reset_arena", ResetArena, self._handle)
 
     def _handle(self, req) -> ResetArenaResponse:
-        n = len(self.arena.backgrounds_in_split()) if hasattr(self.arena, "backgrounds_in_split") else None
-        if req.background < ResetArenaRequest.BACKGROUND_RANDOM or (
-                n is not None and req.background >= n):
+        if req.background < ResetArenaRequest.BACKGROUND_RANDOM:
             return ResetArenaResponse(success=False,
                                       message=f"background {req.background} does not exist")
         done = []

@@ -1,0 +1,328 @@
+"""The simulated table-top arena: PyBullet (headless, CPU renderer), four cameras,
+swappable table textures, 4-8 objects dropped at random, a floating gripper.
+
+Deterministic given the seed: the same seed and the same calls give bit-identical
+images (PyBullet DIRECT + the TinyRenderer are deterministic; all randomness comes
+from numpy generators seeded here). Lighting is jittered on every render so that
+difference images see real nuisance change between shots.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+import pybullet as p
+
+from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.sim.backgrounds import SPLITS, BackgroundLibrary
+from seg_by_interaction.sim.camera_layout import make_cameras
+from seg_by_interaction.sim.gripper import FloatingGripper
+from seg_by_interaction.sim.objects import ObjectLibrary, ObjectSpec, object_texture, spawn
+from seg_by_interaction.types import Frames
+
+
+def smoothstep(s: float) -> float:
+    return s * s * (3 - 2 * s)
+
+
+class Arena:
+    def __init__(self, cfg: dict, seed: int = 0, split: str = "train"):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r} (use one of {SPLITS})")
+        self.cfg = cfg
+        self.a = cfg["arena"]
+        self.r = cfg["robot"]["sim"]
+        self.seed = int(seed)
+        self.split = split
+        self.rng = np.random.default_rng((self.seed, 11))        # scenes, placements, backgrounds
+        self.light_rng = np.random.default_rng((self.seed, 12))  # lighting jitter per render
+        self.backgrounds = BackgroundLibrary(cfg)
+        self.objects = ObjectLibrary(cfg)
+        self.object_split = split
+        self.background_split = split
+        self._tmp = Path(tempfile.mkdtemp(prefix="sbi_arena_"))
+        self.cid = p.connect(p.DIRECT)
+        self.dt = 1.0 / float(self.a["physics_hz"])
+        p.setTimeStep(self.dt, physicsClientId=self.cid)
+        p.setPhysicsEngineParameter(numSolverIterations=int(self.a["solver_iterations"]),
+                                    deterministicOverlappingPairs=1, physicsClientId=self.cid)
+        p.setGravity(0, 0, float(self.a["gravity"]), physicsClientId=self.cid)
+        self._sim_cameras = make_cameras(cfg)
+        self._build_table()
+        self.gripper = FloatingGripper(self.cid, cfg, list(map(float, self.r["home_position"])))
+        self._bodies: dict[int, tuple[int, ObjectSpec]] = {}   # arena object id -> (body, spec)
+        self._textures: dict[str, int] = {}
+        self._bg_textures: dict[int, int] = {}
+        self._scale_fit: dict[str, float] = {}
+        self._steps = 0
+        self.background_index: Optional[int] = None
+        self._check_user_objects()
+        self.set_background()
+
+    # ------------------------------------------------------------ geometry / cameras
+    @property
+    def workspace(self) -> tuple[float, float, float, float]:
+        x0, x1, y0, y1 = (float(v) for v in self.a["workspace"])
+        return (x0, x1, y0, y1)
+
+    @property
+    def cameras(self) -> list[CameraModel]:
+        return [c.model for c in self._sim_cameras]
+
+    @property
+    def time(self) -> float:
+        return self._steps * self.dt
+
+    def _build_table(self) -> None:
+        s = float(self.a["table_size"]) / 2
+        # collision box whose top face is the table plane z = 0; a textured quad on it
+        col = p.createCollisionShape(p.GEOM_BOX, halfExtents=[s, s, 0.01], collisionFramePosition=[0, 0, -0.01],
+                                     physicsClientId=self.cid)
+        verts = [[-s, -s, 0], [s, -s, 0], [s, s, 0], [-s, s, 0]]
+        vis = p.createVisualShape(p.GEOM_MESH, vertices=verts, indices=[0, 1, 2, 0, 2, 3],
+                                  normals=[[0, 0, 1]] * 4, uvs=[[0, 0], [1, 0], [1, 1], [0, 1]],
+                                  physicsClientId=self.cid)
+        self.table = p.createMultiBody(0, col, vis, basePosition=[0, 0, 0], physicsClientId=self.cid)
+        fr = self.a["friction"]
+        p.changeDynamics(self.table, -1, lateralFriction=fr["lateral"], rollingFriction=fr["rolling"],
+                         spinningFriction=fr["spinning"], physicsClientId=self.cid)
+
+    # ------------------------------------------------------------ backgrounds
+    def set_background(self, index: Optional[int] = None) -> int:
+        """Swap the table texture; None = a random background of this arena's split.
+        Returns the library index used."""
+        if index is None:
+            pool = [i for i, b in enumerate(self.backgrounds.items) if b.split == self.background_split]
+            if not pool:
+                raise ValueError(f"no backgrounds in split {self.background_split!r}")
+            index = pool[int(self.rng.integers(0, len(pool)))]
+        if not 0 <= index < len(self.backgrounds):
+            raise ValueError(f"background index {index} out of range 0..{len(self.backgrounds) - 1}")
+        tex = self._bg_textures.get(index)
+        if tex is None:
+            img = self.backgrounds[index].image()
+            reps = max(1, math.ceil(float(self.a["table_size"]) / float(self.a["table_texture_metres"])))
+            tiled = np.tile(img, (reps, reps, 1))
+            path = self._tmp / f"bg_{index}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(tiled, cv2.COLOR_RGB2BGR))
+            tex = p.loadTexture(str(path), physicsClientId=self.cid)
+            self._bg_textures[index] = tex
+        p.changeVisualShape(self.table, -1, textureUniqueId=tex, physicsClientId=self.cid)
+        self.background_index = index
+        return index
+
+    # ------------------------------------------------------------ objects
+    def _texture_for(self, spec: ObjectSpec) -> Optional[int]:
+        if spec.texture is None or spec.path is not None:
+            return None
+        if spec.name not in self._textures:
+            size = int(self.a["objects"]["texture_size"])
+            path = self._tmp / f"obj_{spec.name}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(object_texture(spec, size), cv2.COLOR_RGB2BGR))
+            self._textures[spec.name] = p.loadTexture(str(path), physicsClientId=self.cid)
+        return self._textures[spec.name]
+
+    def _footprint(self, body: int) -> tuple[float, float]:
+        lo, hi = p.getAABB(body, physicsClientId=self.cid)
+        ext = sorted([hi[0] - lo[0], hi[1] - lo[1]])
+        return ext[0], ext[1]
+
+    def _spawn(self, spec: ObjectSpec, pos, orn) -> int:
+        limit = float(self.a["objects"]["max_short_side"])
+        if spec.path is not None and spec.family != "user" and spec.name not in self._scale_fit:
+            body = spawn(spec, self.cid, [0, 0, -5], [0, 0, 0, 1])
+            short, long_ = self._footprint(body)
+            p.removeBody(body, physicsClientId=self.cid)
+            self._scale_fit[spec.name] = min(1.0, 0.9 * limit / max(short, 1e-6), 1.6 * limit / max(long_, 1e-6))
+        scale = self._scale_fit.get(spec.name, 1.0)
+        fitted = spec if scale == 1.0 else ObjectSpec(**{**spec.__dict__, "scale": spec.scale * scale})
+        body = spawn(fitted, self.cid, pos, orn, self._texture_for(spec))
+        fr = self.a["friction"]
+        p.changeDynamics(body, -1, lateralFriction=fr["lateral"], rollingFriction=fr["rolling"],
+                         spinningFriction=fr["spinning"], physicsClientId=self.cid)
+        return body
+
+    def _check_user_objects(self) -> None:
+        """Load every user object once so a bad file fails now, with its name."""
+        limit = float(self.a["objects"]["max_short_side"])
+        for spec in self.objects.items:
+            if spec.family != "user":
+                continue
+            body = spawn(spec, self.cid, [0, 0, -5], [0, 0, 0, 1])
+            short, _ = self._footprint(body)
+            p.removeBody(body, physicsClientId=self.cid)
+            if short > limit:
+                raise ValueError(f"object {spec.path}: {short:.3f} m across its narrowest side does not "
+                                 f"fit the gripper (max {limit} m); set arena.user_object_scale")
+
+    def clear_objects(self) -> None:
+        for body, _ in self._bodies.values():
+            p.removeBody(body, physicsClientId=self.cid)
+        self._bodies.clear()
+
+    def reset_scene(self, num_objects: Optional[int] = None) -> list[int]:
+        """Drop 4-8 objects of the arena's object split at random and let them settle."""
+        lo, hi = (int(v) for v in self.a["objects_per_scene"])
+        n = int(self.rng.integers(lo, hi + 1)) if num_objects is None else int(num_objects)
+        pool = self.objects.split(self.object_split)
+        if not 0 <= n <= len(pool):
+            raise ValueError(f"cannot place {n} objects: split {self.object_split!r} has {len(pool)}")
+        self.clear_objects()
+        self.gripper.teleport(self.r["home_position"], 0.0)
+        chosen = self.rng.choice(len(pool), size=n, replace=False)
+        x0, x1, y0, y1 = self.workspace
+        m = float(self.a["drop_margin"])
+        placed: list[np.ndarray] = []
+        for k, idx in enumerate(chosen):
+            for _ in range(50):
+                xy = self.rng.uniform([x0 + m, y0 + m], [x1 - m, y1 - m])
+                if all(np.linalg.norm(xy - q) > 0.07 for q in placed):
+                    break
+            placed.append(xy)
+            z = float(self.rng.uniform(*self.a["drop_height"]))
+            orn = p.getQuaternionFromEuler([0, 0, float(self.rng.uniform(-np.pi, np.pi))])
+            body = self._spawn(pool[int(idx)], [float(xy[0]), float(xy[1]), z], orn)
+            self._bodies[k + 1] = (body, pool[int(idx)])
+        self.settle()
+        return self.object_ids()
+
+    def settle(self, seconds: Optional[float] = None) -> None:
+        self.step(int((self.a["settle_seconds"] if seconds is None else seconds) / self.dt))
+        limit = int(float(self.a["settle_max_seconds"]) / self.dt)
+        waited = 0
+        while waited < limit and self._max_speed() > float(self.a["settle_speed"]):
+            self.step(24)
+            waited += 24
+
+    def _max_speed(self) -> float:
+        speeds = [np.linalg.norm(p.getBaseVelocity(b, physicsClientId=self.cid)[0]) for b, _ in self._bodies.values()]
+        return float(max(speeds, default=0.0))
+
+    def object_ids(self) -> list[int]:
+        return sorted(self._bodies)
+
+    def object_body(self, obj_id: int) -> int:
+        if obj_id not in self._bodies:
+            raise ValueError(f"no object with id {obj_id} in the scene (have {self.object_ids()})")
+        return self._bodies[obj_id][0]
+
+    def object_spec(self, obj_id: int) -> ObjectSpec:
+        self.object_body(obj_id)
+        return self._bodies[obj_id][1]
+
+    def object_id_of_body(self, body: int) -> Optional[int]:
+        for k, (b, _) in self._bodies.items():
+            if b == body:
+                return k
+        return None
+
+    def object_pose(self, obj_id: int) -> tuple[float, float, float]:
+        pos, _ = p.getBasePositionAndOrientation(self.object_body(obj_id), physicsClientId=self.cid)
+        return tuple(float(v) for v in pos)
+
+    def object_aabb(self, obj_id: int):
+        lo, hi = p.getAABB(self.object_body(obj_id), physicsClientId=self.cid)
+        return np.array(lo), np.array(hi)
+
+    def step(self, n: int = 1) -> None:
+        for _ in range(int(n)):
+            p.stepSimulation(physicsClientId=self.cid)
+        self._steps += int(n)
+
+    # ------------------------------------------------------------ rendering
+    def _light(self) -> dict:
+        L = self.a["lighting"]
+        d = np.asarray(L["direction"], float) + self.light_rng.normal(0, float(L["direction_jitter"]), 3)
+        k = 1.0 + float(self.light_rng.normal(0, float(L["intensity_jitter"])))
+        return dict(lightDirection=d.tolist(), lightColor=[k, k, k],
+                    lightAmbientCoeff=float(L["ambient"]) * k, lightDiffuseCoeff=float(L["diffuse"]) * k,
+                    lightSpecularCoeff=float(L["specular"]), shadow=int(bool(L["shadow"])))
+
+    def render(self, include_ground_truth: bool = False) -> Frames:
+        """One shot of all four cameras (lighting jittered a little per shot)."""
+        light = self._light()
+        lut_size = max([b for b, _ in self._bodies.values()] + [self.gripper.body, self.table]) + 2
+        lut = np.zeros(lut_size, np.int32)
+        for k, (b, _) in self._bodies.items():
+            lut[b + 1] = k
+        images, gts = [], []
+        for cam in self._sim_cameras:
+            w, h = cam.model.width, cam.model.height
+            _, _, rgba, _, seg = p.getCameraImage(w, h, cam.view, cam.projection, renderer=p.ER_TINY_RENDERER,
+                                                  physicsClientId=self.cid, **light)
+            images.append(np.ascontiguousarray(np.asarray(rgba, np.uint8).reshape(h, w, 4)[:, :, :3]))
+            if include_ground_truth:
+                gts.append(lut[np.asarray(seg, np.int64).reshape(h, w) + 1])
+        return Frames(images=images, stamp=self.time, cameras=self.cameras,
+                      gt_instances=gts if include_ground_truth else None)
+
+    def visible_bodies(self) -> list[set[int]]:
+        """Per camera, the PyBullet body ids that show (diagnostics, tests)."""
+        out = []
+        for cam in self._sim_cameras:
+            w, h = cam.model.width, cam.model.height
+            seg = p.getCameraImage(w, h, cam.view, cam.projection, renderer=p.ER_TINY_RENDERER,
+                                   physicsClientId=self.cid)[4]
+            out.append(set(np.unique(np.asarray(seg)).tolist()) - {-1})
+        return out
+
+    # ------------------------------------------------------------ gripper motion
+    def move_gripper(self, position, yaw: Optional[float] = None, seconds: Optional[float] = None,
+                     should_stop=None) -> bool:
+        """Straight-line smoothstep move of the palm; False if ``should_stop`` fired."""
+        start, yaw0 = self.gripper.position.copy(), self.gripper.yaw
+        goal = np.asarray(position, float)
+        yaw1 = yaw0 if yaw is None else yaw0 + (float(yaw) - yaw0 + np.pi) % (2 * np.pi) - np.pi
+        if seconds is None:
+            dist = float(np.linalg.norm(goal - start)) + 0.05 * abs(yaw1 - yaw0)
+            seconds = max(float(self.r["min_move_seconds"]), dist / float(self.r["speed"]))
+        n = max(1, int(round(seconds / self.dt)))
+        for i in range(1, n + 1):
+            s = smoothstep(i / n)
+            self.gripper.set_pose(start + s * (goal - start), yaw0 + s * (yaw1 - yaw0))
+            self.step(1)
+            if should_stop is not None and i % 24 == 0 and should_stop():
+                return False
+        return True
+
+    def set_jaws(self, gap: float, seconds: float) -> None:
+        self.gripper.set_gap(gap)
+        self.step(int(round(seconds / self.dt)))
+
+    def push(self, start_xy, end_xy) -> None:
+        """Drag the closed gripper low over the table from start to end (passive motion data)."""
+        g, r = self.gripper, self.r
+        travel = g.palm_z_for_tip(float(r["travel_height"]))
+        low = g.palm_z_for_tip(float(r["sweep_height"]))
+        sx, sy = (float(v) for v in start_xy)
+        ex, ey = (float(v) for v in end_xy)
+        yaw = math.atan2(ey - sy, ex - sx)          # palm's long side across the motion: jaws close along it
+        g.set_gap(0.0)
+        self.move_gripper([sx, sy, travel], yaw)
+        self.move_gripper([sx, sy, low])
+        self.move_gripper([ex, ey, low])
+        self.move_gripper([ex, ey, travel])
+        self.step(int(0.3 / self.dt))
+
+    def close(self) -> None:
+        if self.cid is not None and p.isConnected(self.cid):
+            p.disconnect(self.cid)
+        self.cid = None
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

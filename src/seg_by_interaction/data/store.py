@@ -355,6 +355,13 @@ class DatasetStore:
         where, args = _filters(split, sources, positive, robot_id)
         return int(self._conn().execute(f"SELECT COUNT(*) FROM examples{where}", args).fetchone()[0])
 
+    def count_interactions(self, split=None, sources=None, positive=None, robot_id=None) -> int:
+        """Distinct (robot, interaction) pairs among the matching examples."""
+        where, args = _filters(split, sources, positive, robot_id)
+        return int(self._conn().execute(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT robot_id, interaction_id FROM examples{where})",
+            args).fetchone()[0])
+
     def iter(self, split=None, sources=None, positive=None, robot_id=None) -> Iterator[Example]:
         for i in self.ids(split, sources, positive, robot_id):
             yield self.get(i)

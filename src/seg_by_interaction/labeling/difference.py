@@ -109,6 +109,15 @@ def change_map(before: np.ndarray, after: np.ndarray, cfg: Optional[Mapping] = N
             | (texture > float(c["texture_threshold"])))
 
 
+def clean_change(changed: np.ndarray, cfg: Optional[Mapping] = None) -> np.ndarray:
+    """A change map made into solid blobs: opening drops noise and thin shadow edges,
+    closing joins an object's weakly contrasted parts, holes are filled."""
+    c = _labeling_cfg(cfg)
+    out = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, _disk(c["open_px"]))
+    out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, _disk(c["close_px"]))
+    return ndimage.binary_fill_holes(out > 0)
+
+
 def _component_at(fg: np.ndarray, x: int, y: int, radius: float) -> Optional[np.ndarray]:
     n, labels = cv2.connectedComponents(fg.astype(np.uint8), connectivity=8)
     if n <= 1:
@@ -139,10 +148,7 @@ def difference_mask(before: np.ndarray, after: np.ndarray, pick_px, window: int 
         raise ValueError(f"window must be at least 8 px, got {window}")
     c = _labeling_cfg(cfg)
     x0, y0, x1, y1 = window_bounds(before.shape[:2], pick_px, int(window))
-    changed = change_map(before[y0:y1, x0:x1], after[y0:y1, x0:x1], c)
-    changed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, _disk(c["open_px"]))
-    changed = cv2.morphologyEx(changed, cv2.MORPH_CLOSE, _disk(c["close_px"]))
-    changed = ndimage.binary_fill_holes(changed > 0)
+    changed = clean_change(change_map(before[y0:y1, x0:x1], after[y0:y1, x0:x1], c), c)
     px = min(int(pick_px[0]) - x0, x1 - x0 - 1)
     py = min(int(pick_px[1]) - y0, y1 - y0 - 1)
     comp = _component_at(changed, px, py, float(c["pick_radius_px"]))

@@ -229,3 +229,28 @@ def test_cli_stats_and_export(tmp_path):
     r = subprocess.run([sys.executable, "-m", "seg_by_interaction.data", "stats",
                         str(tmp_path / "nothing")], capture_output=True, text=True)
     assert r.returncode == 2 and "not a dataset store" in r.stderr
+
+
+def test_store_is_usable_from_several_threads(tmp_path):
+    """A ROS node writes from a callback thread and reads from another."""
+    import threading
+
+    import numpy as np
+    from seg_by_interaction.data.store import DatasetStore
+    store = DatasetStore(tmp_path / "store")
+    img = np.zeros((20, 30, 3), np.uint8)
+    errors = []
+
+    def write(k):
+        try:
+            store.add_example(img, (5, 5), None, robot_id="r", interaction_id=str(k))
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count() == 4 and len(store) == 4

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -125,21 +126,23 @@ class DatasetStore:
         self._fsync = bool(c["fsync"])
         self._busy_ms = int(c["busy_timeout_ms"])
         self._png_level = int(c["png_compression"])
-        self._conn_obj: Optional[sqlite3.Connection] = None
-        self._conn_pid = -1
+        self._local = threading.local()     # one connection per thread and process
         self._lock_fd: Optional[int] = None
         self._all: Optional[ExampleView] = None
         self._init_db()
 
     # ------------------------------------------------------------ connections
     def _conn(self) -> sqlite3.Connection:
-        """One connection per process (a forked DataLoader worker opens its own)."""
-        if self._conn_obj is None or self._conn_pid != os.getpid():
+        """One connection per thread and process: sqlite3 connections may not cross
+        threads (a ROS callback thread writes, another reads) and a forked DataLoader
+        worker must open its own."""
+        local = self._local
+        if getattr(local, "conn", None) is None or local.pid != os.getpid():
             conn = sqlite3.connect(self.root / "index.sqlite", timeout=self._busy_ms / 1000.0,
                                    isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-            self._conn_obj, self._conn_pid = conn, os.getpid()
-        return self._conn_obj
+            local.conn, local.pid = conn, os.getpid()
+        return local.conn
 
     def _init_db(self) -> None:
         conn = self._conn()
@@ -151,9 +154,10 @@ class DatasetStore:
                      (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
-        if self._conn_obj is not None and self._conn_pid == os.getpid():
-            self._conn_obj.close()
-        self._conn_obj = None
+        local = self._local
+        if getattr(local, "conn", None) is not None and local.pid == os.getpid():
+            local.conn.close()
+        local.conn = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -166,8 +170,13 @@ class DatasetStore:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state.update(_conn_obj=None, _conn_pid=-1, _lock_fd=None)
+        state.update(_lock_fd=None)
+        state.pop("_local", None)
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     # ------------------------------------------------------------ writing
     def _take_writer_lock(self) -> None:

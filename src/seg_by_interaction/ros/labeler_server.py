@@ -5,6 +5,8 @@ large queue keeps every record while a slow one is labelled.
 """
 from __future__ import annotations
 
+import time
+
 import rospy
 from sensor_msgs.msg import Image
 
@@ -21,10 +23,12 @@ class LabelerServer:
         self.examples_pub = rospy.Publisher("examples", LabeledExample, queue_size=100)
         self.viz_pub = rospy.Publisher("~viz", Image, queue_size=1)
         self.labelled = 0
+        self.last_activity = time.monotonic()
         rospy.Subscriber("interactions", Interaction, self.on_interaction,
                          queue_size=queue_size, buff_size=2 ** 28)
 
     def on_interaction(self, msg: Interaction) -> None:
+        self.last_activity = time.monotonic()
         try:
             before, after = msg_to_frames(msg.before), msg_to_frames(msg.after)
             held = msg_to_frames(msg.held) if msg.held.images else None
@@ -57,3 +61,7 @@ class LabelerServer:
                                                           points=[view.pick_px]), msg.header))
         rospy.loginfo("interaction %s/%d: %d views, %d positive", msg.robot_id,
                       msg.interaction_id, len(stored), positives)
+        self.last_activity = time.monotonic()
+
+    def idle_for(self) -> float:
+        return time.monotonic() - self.last_activity

@@ -5,6 +5,7 @@ from __future__ import annotations
 import rospy
 
 from seg_by_interaction.config import ConfigError, load_config
+from seg_by_interaction.runtime import apply_runtime
 
 
 def node_config() -> dict:
@@ -15,4 +16,6 @@ def node_config() -> dict:
     device = rospy.get_param("~device", "")
     if device:
         overrides = dict(overrides, device=device)
-    return load_config(preset, overrides)
+    cfg = load_config(preset, overrides)
+    apply_runtime(cfg)
+    return cfg

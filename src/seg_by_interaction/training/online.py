@@ -14,6 +14,7 @@ from typing import Optional
 
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.training.checkpoint import CheckpointError, read_checkpoint
+from seg_by_interaction.training.dataset import MixedSource
 from seg_by_interaction.training.trainer import Trainer
 
 _CKPT = re.compile(r"^model_v(\d{5,})\.pt$")
@@ -48,7 +49,8 @@ class ModelUpdateInfo:
 
 class OnlineTrainer:
     def __init__(self, cfg: dict, data_dir: str | Path, device: str = "cpu",
-                 mode: Optional[str] = None, progress: bool = False):
+                 mode: Optional[str] = None, progress: bool = False,
+                 human_fraction: float = 0.0):
         self.cfg = cfg
         self.tcfg = cfg["training"]
         self.data_dir = Path(data_dir)
@@ -58,6 +60,13 @@ class OnlineTrainer:
         self.progress = progress
         self.interaction_source = self.store.source(sources=["interaction"])
         self.passive_source = self.store.source(sources=["passive"])
+        # "+human": a fraction of every batch drawn from ground-truth examples in the store
+        self.human_fraction = float(human_fraction)
+        self.training_source = self.interaction_source
+        if self.human_fraction > 0:
+            self.training_source = MixedSource(
+                [self.interaction_source, self.store.source(sources=["ground_truth"])],
+                [1.0 - self.human_fraction, self.human_fraction])
         metrics = self.data_dir / "training_metrics.jsonl"
         self.version, self.examples_seen = 0, 0
         self.trainer = None
@@ -79,8 +88,9 @@ class OnlineTrainer:
     def _save(self, metrics: dict) -> ModelUpdateInfo:
         self.version += 1
         path = checkpoint_path(self.ckpt_dir, self.version)
-        self.trainer.save(path, extra={"examples_seen": self.examples_seen,
-                                       "version": self.version})
+        self.trainer.save(path, extra={
+            "examples_seen": self.examples_seen, "version": self.version,
+            "interactions_seen": self.store.count_interactions(sources=["interaction"])})
         loss = metrics.get("mask_loss", float("nan"))
         return ModelUpdateInfo(self.version, str(path), self.examples_seen, float(loss), metrics)
 
@@ -101,7 +111,7 @@ class OnlineTrainer:
         n = self.interaction_source.refresh()
         if n - self.examples_seen < int(self.tcfg["update_every"]):
             return None
-        self.trainer.set_source(self.interaction_source)
+        self.trainer.set_source(self.training_source)
         self.examples_seen = n
         metrics = self.trainer.train_steps(int(self.tcfg["steps_per_update"]),
                                            progress=self.progress)

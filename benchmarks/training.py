@@ -1,0 +1,50 @@
+"""Training throughput (window examples per second, both heads alternating) for
+each preset on this machine, in RSL mode on noisy blob-scene examples.
+
+Prints `key: value` lines; the last is the default preset's examples/s.
+Usage: .venv/bin/python benchmarks/training.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from seg_by_interaction.config import load_config
+from seg_by_interaction.training.dataset import InMemorySource
+from seg_by_interaction.training.synthetic import blob_examples
+from seg_by_interaction.training.trainer import Trainer
+
+
+def throughput(preset: str, steps: int, source, threads: int):
+    cfg = load_config(preset, {"device": "cpu", "torch_threads": threads})
+    trainer = Trainer(cfg, source=source, mode="rsl")
+    trainer.train_steps(2, progress=False)  # warm-up
+    return cfg, trainer.train_steps(steps, progress=False)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads (1 is fastest on the shared 2-core machine)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    source = InMemorySource(blob_examples(np.random.default_rng(0), 6, noise=0.3))
+    print(f"threads: {args.threads}")
+    rates = {}
+    for preset, steps in (("paper", 2 if args.quick else 6), ("default", 10 if args.quick else 60)):
+        cfg, m = throughput(preset, steps, source, args.threads)
+        print(f"{preset}_batch_size: {cfg['training']['batch_size']}")
+        print(f"{preset}_window: {cfg['model']['window']}")
+        print(f"{preset}_s_per_step: {m['examples'] / m['examples_per_s'] / steps:.3f}")
+        print(f"{preset}_rsl_flip_rate: {m['rsl_flip_rate']:.3f}")
+        rates[preset] = m["examples_per_s"]
+        print(f"{preset}_examples_per_s: {m['examples_per_s']:.1f}")
+    print(f"default_over_paper: {rates['default'] / rates['paper']:.1f}")
+    print(f"default_examples_per_s: {rates['default']:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Command line for experiments without ROS.
+
+    python -m seg_by_interaction.experiments eval-set   --out DIR [--split test] ...
+    python -m seg_by_interaction.experiments passive    --data-dir DIR
+    python -m seg_by_interaction.experiments loop-report --data-dir DIR --eval-json J --out DIR
+    python -m seg_by_interaction.experiments study      --budget cpu|tiny --out DIR
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from seg_by_interaction.config import ConfigError, load_config, parse_override
+
+
+def _cfg(args) -> dict:
+    from seg_by_interaction.runtime import apply_runtime
+    cfg = load_config(args.preset, dict(parse_override(o) for o in args.set or []))
+    apply_runtime(cfg)
+    return cfg
+
+
+def cmd_eval_set(args) -> int:
+    from seg_by_interaction.experiments.evaluate import ensure_eval_set
+    cfg = _cfg(args)
+    path = ensure_eval_set(args.out, cfg, split=args.split, object_split=args.objects,
+                           seed=args.seed, num_backgrounds=args.backgrounds,
+                           images_per_background=args.per_background)
+    print(path)
+    return 0
+
+
+def cmd_passive(args) -> int:
+    from seg_by_interaction.data.store import DatasetStore
+    from seg_by_interaction.labeling.passive import collect_passive
+    from seg_by_interaction.sim.arena import Arena
+    from seg_by_interaction.sim.robot import SimRobot
+    cfg = _cfg(args)
+    store = DatasetStore(Path(args.data_dir) / "store", cfg)
+    have = store.count(sources=["passive"])
+    if have and not args.force:
+        print(f"passive bootstrap already there: {have} examples")
+        return 0
+    with Arena(cfg, seed=args.seed, split="train") as arena:
+        n = collect_passive(store, arena, SimRobot(arena), cfg, seed=args.seed)
+    print(f"passive bootstrap: {n} examples from random pushes")
+    return 0
+
+
+def cmd_loop_report(args) -> int:
+    from seg_by_interaction.experiments.loop_report import loop_report
+    cfg = _cfg(args)
+    path = loop_report(args.data_dir, args.eval_json, cfg, args.out, seed=args.seed,
+                       checkpoints=args.checkpoints, command=args.command or "",
+                       wall_clock={"interaction loop": args.loop_seconds} if args.loop_seconds else None)
+    print(path)
+    return 0
+
+
+def cmd_study(args) -> int:
+    from seg_by_interaction.experiments.study import run_study
+    cfg = _cfg(args)
+    path = run_study(cfg, args.out, budget=args.budget, seeds=args.seeds,
+                     command=" ".join(sys.argv))
+    print(path)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m seg_by_interaction.experiments",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default", help="config preset name or YAML path")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a config key (repeatable), e.g. training.batch_size=8")
+    sub = parser.add_subparsers(dest="command_name", required=True)
+
+    p = sub.add_parser("eval-set", help="render a held-out evaluation set (COCO json + PNGs)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--split", default="test", help="background split")
+    p.add_argument("--objects", default=None, help="object split (default: same as --split)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backgrounds", type=int, default=None)
+    p.add_argument("--per-background", type=int, default=None)
+    p.set_defaults(func=cmd_eval_set)
+
+    p = sub.add_parser("passive", help="bootstrap examples from watching random pushes")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="collect even if some exist")
+    p.set_defaults(func=cmd_passive)
+
+    p = sub.add_parser("loop-report", help="evaluate one run's checkpoints + baselines, write report")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--eval-json", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoints", type=int, default=5, help="checkpoints along the run to evaluate")
+    p.add_argument("--command", dest="command", default="", help="the command that produced the run (for the report)")
+    p.add_argument("--loop-seconds", type=float, default=None)
+    p.set_defaults(func=cmd_loop_report)
+
+    p = sub.add_parser("study", help="the whole study: every method, several seeds, the report")
+    p.add_argument("--out", required=True)
+    p.add_argument("--budget", default="cpu", choices=["cpu", "tiny"])
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the budget's)")
+    p.set_defaults(func=cmd_study)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

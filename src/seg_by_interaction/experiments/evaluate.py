@@ -1,0 +1,60 @@
+"""Evaluation sets on disk (generated once, reused) and AP of checkpoints and baselines."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+from seg_by_interaction.evaluation.bottom_up import BottomUpSegmenter
+from seg_by_interaction.evaluation.eval_set import EvalSet
+from seg_by_interaction.evaluation.evaluator import MethodEvaluation, evaluate_segmenter
+from seg_by_interaction.perception.inference import load_segmenter
+from seg_by_interaction.training.checkpoint import read_checkpoint
+
+
+def ensure_eval_set(root: str | Path, cfg: dict, split: str = "test",
+                    object_split: Optional[str] = None, seed: int = 0,
+                    num_backgrounds: Optional[int] = None,
+                    images_per_background: Optional[int] = None) -> Path:
+    """The COCO json of this evaluation set, rendering it only if it is not there yet.
+
+    The folder name encodes every parameter, so different sets never overwrite each other.
+    """
+    from seg_by_interaction.sim.datasets import generate_eval_set
+    object_split = object_split or split
+    name = (f"{split}_bg-{object_split}_obj_seed{seed}"
+            f"_nb{num_backgrounds or 'all'}_ipb{images_per_background or 'cfg'}")
+    out = Path(root) / name
+    marker = out / "annotations.json"
+    params = {"split": split, "object_split": object_split, "seed": seed,
+              "num_backgrounds": num_backgrounds, "images_per_background": images_per_background,
+              "library_seed": cfg["arena"]["library_seed"]}
+    stamp = out / "params.json"
+    if marker.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == params:
+        return marker
+    path = generate_eval_set(out, cfg, split=split, seed=seed, num_backgrounds=num_backgrounds,
+                             images_per_background=images_per_background,
+                             object_split=object_split)
+    stamp.write_text(json.dumps(params))
+    return path
+
+
+def evaluate_checkpoint(checkpoint: Optional[str], cfg: dict, eval_set: EvalSet,
+                        desc: str = "model", progress: bool = True) -> MethodEvaluation:
+    segmenter = load_segmenter(checkpoint, cfg, device=cfg["device"])
+    return evaluate_segmenter(lambda img: segmenter.segment(img), eval_set, cfg, desc, progress)
+
+
+def evaluate_bottom_up(cfg: dict, eval_set: EvalSet, tuned: bool,
+                       progress: bool = True) -> MethodEvaluation:
+    seg = BottomUpSegmenter(cfg, tuned=tuned)
+    return evaluate_segmenter(seg.segment, eval_set, cfg,
+                              "bottom-up tuned" if tuned else "bottom-up", progress)
+
+
+def checkpoint_progress(path: str | Path) -> dict:
+    """What a numbered checkpoint had seen: version, examples, interactions."""
+    extra = read_checkpoint(path)["state"].get("extra", {})
+    return {"version": int(extra.get("version", 0)),
+            "examples_seen": int(extra.get("examples_seen", 0)),
+            "interactions_seen": int(extra.get("interactions_seen", 0))}

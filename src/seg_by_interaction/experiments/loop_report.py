@@ -1,0 +1,106 @@
+"""The main job's report: evaluate one interaction run (its numbered checkpoints) and the
+bottom-up baselines on a held-out set, then write report.md + figures.
+
+This is what ``scripts/run_loop.sh`` runs after the ROS loop; the multi-seed,
+multi-method study lives in ``study.py`` and writes the same kind of report.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from seg_by_interaction.evaluation.eval_set import EvalSet
+from seg_by_interaction.evaluation.metrics import decode_masks
+from seg_by_interaction.evaluation.report import (curve_entry, qualitative_example,
+                                                  run_entry, save_results, write_report)
+from seg_by_interaction.experiments.evaluate import (checkpoint_progress, evaluate_bottom_up,
+                                                     evaluate_checkpoint)
+from seg_by_interaction.training.online import list_checkpoints
+
+
+def pick_checkpoints(found: list[tuple[int, Path]], count: int) -> list[tuple[int, Path]]:
+    """``count`` checkpoints spread evenly over the run, always including the last."""
+    if len(found) <= count:
+        return found
+    idx = np.unique(np.linspace(0, len(found) - 1, count).round().astype(int))
+    return [found[i] for i in idx]
+
+
+def qualitative_rows(eval_set: EvalSet, evaluations: dict, count: int, top_k: int) -> list[dict]:
+    rows = []
+    for i in np.linspace(0, len(eval_set) - 1, min(count, len(eval_set))).round().astype(int):
+        image = eval_set.images[int(i)]
+        methods = {name: ev.predictions(int(i)) for name, ev in evaluations.items()}
+        gt = decode_masks(image.gt_rles, image.height, image.width)
+        rows.append(qualitative_example(image.path, gt, methods, top_k))
+    return rows
+
+
+def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: str | Path,
+                seed: int = 0, checkpoints: int = 5, command: str = "",
+                wall_clock: Optional[dict] = None, progress: bool = True) -> Path:
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    eval_set = EvalSet.load(eval_json)
+    thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
+    rcfg = cfg["evaluation"]
+    clock = dict(wall_clock or {})
+    t0 = time.perf_counter()
+    results: dict = {"meta": {
+        "title": "seg_by_interaction: one interaction run in the simulated arena",
+        "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "preset": cfg["preset"], "eval_set": f"{eval_json} ({len(eval_set)} images)",
+        "config": cfg, "notes": [
+            "Ground truth comes from the renderer; the learner never sees it.",
+            "voc07 = the authors' protocol (TP iff IoU > t with a still-unmatched GT, "
+            "VOC07 11-point AP); coco = pycocotools COCOeval (useCats=0, TP iff IoU >= t).",
+            f"One run (seed {seed}); the multi-seed study is `python -m "
+            "seg_by_interaction.experiments study`."]},
+        "table": {}, "ap_vs_interactions": {}, "pr_curves": {}}
+    evaluations = {}
+    for key, tuned in (("bottom_up", False), ("bottom_up_tuned", True)):
+        ev = evaluate_bottom_up(cfg, eval_set, tuned, progress)
+        results["table"][key] = {"runs": [run_entry(ev, None)]}
+        results["pr_curves"][key] = curve_entry(ev, thresholds)
+        evaluations[key] = ev
+    found = list_checkpoints(data_dir / "checkpoints")
+    chosen = pick_checkpoints(found, checkpoints)
+    curve, recall_points = [], []
+    untrained = evaluate_checkpoint(None, cfg, eval_set, "untrained model", progress)
+    curve.append({"interactions": 0, "seed": seed, "ap": run_entry(untrained, seed)["ap"],
+                  "version": 0})
+    last = None
+    for version, path in chosen:
+        info = checkpoint_progress(path)
+        ev = evaluate_checkpoint(str(path), cfg, eval_set, f"model v{version}", progress)
+        curve.append({"interactions": info["interactions_seen"], "seed": seed,
+                      "ap": run_entry(ev, seed)["ap"], "version": version})
+        recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
+                              "recall": ev.recall_at_precision(
+                                  float(rcfg["recall_iou_threshold"]),
+                                  rcfg["recall_precision_levels"])})
+        last = ev
+    results["ap_vs_interactions"]["self_sup_rsl"] = curve
+    if last is not None:
+        results["table"]["self_sup_rsl"] = {"runs": [run_entry(last, seed)]}
+        results["pr_curves"]["self_sup_rsl"] = curve_entry(last, thresholds)
+        evaluations["self_sup_rsl"] = last
+        results["recall_at_precision"] = {
+            "iou_threshold": float(rcfg["recall_iou_threshold"]),
+            "precision_levels": list(rcfg["recall_precision_levels"]), "points": recall_points}
+    else:
+        results["meta"]["notes"].append("The run wrote no checkpoint: no learned row.")
+    names = {"bottom_up_tuned": "bottom-up tuned", "self_sup_rsl": "ours (self-supervised)"}
+    results["qualitative"] = {
+        "columns": [names[k] for k in names if k in evaluations],
+        "examples": qualitative_rows(eval_set, {names[k]: evaluations[k] for k in names
+                                                if k in evaluations},
+                                     int(rcfg["report"]["qualitative_rows"]),
+                                     int(rcfg["report"]["qualitative_top_k"]))}
+    clock["evaluation"] = time.perf_counter() - t0
+    results["meta"]["wall_clock_s"] = clock
+    save_results(results, out_dir / "results.json")
+    return write_report(results, out_dir, rcfg["report"], base_dir=out_dir)

@@ -1,0 +1,189 @@
+"""The whole study (issue "evaluation"): every method of the paper's Table 1 on the
+arena's held-out test set, several seeds, AP vs interactions, recall of the robot's
+own hypotheses, the 2x2 generalisation analysis, a qualitative grid -> report.md.
+
+Budgets (config ``study.budgets``): ``cpu`` finishes in a few hours on 2 cores,
+``tiny`` in a minute or two for tests. Data collection is active, so every learned
+self-supervised row collects its own interactions with its own model, as in the paper.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+from seg_by_interaction.data.store import DatasetStore
+from seg_by_interaction.evaluation.eval_set import EvalSet
+from seg_by_interaction.evaluation.report import (GENERALISATION_CELLS, curve_entry,
+                                                  run_entry, save_results, write_report)
+from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure_eval_set,
+                                                     evaluate_bottom_up, evaluate_checkpoint)
+from seg_by_interaction.experiments.ground_truth import collect_ground_truth
+from seg_by_interaction.experiments.local_loop import run_session
+from seg_by_interaction.experiments.loop_report import pick_checkpoints, qualitative_rows
+from seg_by_interaction.sim.arena import Arena
+from seg_by_interaction.training.online import checkpoint_path, list_checkpoints
+from seg_by_interaction.training.trainer import Trainer
+
+SELF_SUPERVISED_ROWS = {  # row: (loss mode, uses ground-truth examples)
+    "self_sup_rsl": ("rsl", False),
+    "self_sup_ce": ("ce", False),
+    "self_sup_human": ("rsl", True),
+}
+
+
+def _seeded(cfg: dict, seed: int) -> dict:
+    out = copy.deepcopy(cfg)
+    out["seed"] = int(seed)
+    return out
+
+
+def _gt_scenes(cfg: dict, arena_seed: int, data_dir: Path, scenes: int, progress: bool) -> None:
+    store = DatasetStore(data_dir / "store", cfg)
+    if store.count(sources=["ground_truth"]) == 0:
+        with Arena(cfg, seed=arena_seed + 1000, split="train") as arena:
+            collect_ground_truth(store, arena, cfg, scenes, seed=arena_seed, progress=progress)
+    store.close()
+
+
+def train_gt_supervised(cfg: dict, data_dir: Path, scenes: int, steps: int, seed: int,
+                        progress: bool) -> str:
+    """The oracle row: the same network and step budget on the renderer's masks."""
+    path = checkpoint_path(data_dir / "checkpoints", 1)
+    if path.is_file():
+        return str(path)
+    _gt_scenes(cfg, seed, data_dir, scenes, progress)
+    store = DatasetStore(data_dir / "store", cfg)
+    trainer = Trainer(cfg, source=store.source(sources=["ground_truth"]), device=cfg["device"],
+                      mode="gt", metrics_path=data_dir / "training_metrics.jsonl")
+    trainer.train_steps(steps, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    trainer.save(path, extra={"version": 1, "examples_seen": len(store),
+                              "interactions_seen": 0})
+    store.close()
+    return str(path)
+
+
+def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None = None,
+              command: str = "", progress: bool = True) -> Path:
+    sc = cfg["study"]
+    b = sc["budgets"][budget]
+    n_seeds = int(seeds or b["seeds"])
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    clock: dict[str, float] = {}
+    t_all = time.perf_counter()
+    thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
+    ecfg = cfg["evaluation"]
+
+    t0 = time.perf_counter()
+    test_json = ensure_eval_set(out / "eval_sets", cfg, "test", seed=int(sc["eval_seed"]),
+                                num_backgrounds=b["eval_backgrounds"],
+                                images_per_background=b["eval_per_background"])
+    test_set = EvalSet.load(test_json)
+    general_sets = {cell: EvalSet.load(ensure_eval_set(
+        out / "eval_sets", cfg, split=bgs, object_split=objs, seed=int(sc["eval_seed"]) + 1,
+        num_backgrounds=b["general_backgrounds"],
+        images_per_background=b["general_per_background"]))
+        for cell, (objs, bgs) in GENERALISATION_CELLS.items()}
+    clock["evaluation sets"] = time.perf_counter() - t0
+
+    results: dict = {
+        "meta": {"title": f"seg_by_interaction study ({budget} budget)", "command": command,
+                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                 "preset": cfg["preset"], "config": cfg,
+                 "eval_set": f"{test_json} ({len(test_set)} images)",
+                 "notes": [f"{b['interactions']} interactions per learned run, {n_seeds} seed(s).",
+                           "Ground truth comes from the renderer; self-supervised rows never see it.",
+                           "voc07 = the authors' protocol (TP iff IoU > t with a still-unmatched "
+                           "GT, 11-point AP); coco = pycocotools (useCats=0, TP iff IoU >= t)."]},
+        "table": {}, "ap_vs_interactions": {}, "pr_curves": {}}
+
+    t0 = time.perf_counter()
+    evaluations = {}
+    for key, tuned in (("bottom_up", False), ("bottom_up_tuned", True)):
+        ev = evaluate_bottom_up(cfg, test_set, tuned, progress)
+        results["table"][key] = {"runs": [run_entry(ev, None)]}
+        results["pr_curves"][key] = curve_entry(ev, thresholds)
+        evaluations[key] = ev
+    clock["bottom-up baselines"] = time.perf_counter() - t0
+
+    recall_points, general_runs = [], {cell: [] for cell in GENERALISATION_CELLS}
+    for seed in range(n_seeds):
+        scfg = _seeded(cfg, seed)
+        for row, (mode, human) in SELF_SUPERVISED_ROWS.items():
+            t0 = time.perf_counter()
+            run_dir = out / "runs" / f"{row}_seed{seed}"
+            if human:
+                _gt_scenes(scfg, seed, run_dir, int(b["human_scenes"]), progress)
+            done = len(list_checkpoints(run_dir / "checkpoints")) > 0 and \
+                (run_dir / "robot0.next_interaction").is_file() and \
+                int((run_dir / "robot0.next_interaction").read_text()) >= int(b["interactions"])
+            if not done:
+                run_session(scfg, run_dir, int(b["interactions"]), seed=seed, mode=mode,
+                            progress=progress,
+                            human_fraction=float(sc["human_fraction"]) if human else 0.0)
+            clock[f"{row} seed {seed}: interactions"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            found = list_checkpoints(run_dir / "checkpoints")
+            if not found:
+                continue
+            final = evaluate_checkpoint(str(found[-1][1]), scfg, test_set, f"{row} s{seed}",
+                                        progress)
+            results["table"].setdefault(row, {"runs": []})["runs"].append(run_entry(final, seed))
+            if seed == 0:
+                results["pr_curves"][row] = curve_entry(final, thresholds)
+                evaluations[row] = final
+            if row == "self_sup_rsl":
+                curve = results["ap_vs_interactions"].setdefault(row, [])
+                for version, path in pick_checkpoints(found[:-1], int(b["curve_checkpoints"]) - 1):
+                    ev = evaluate_checkpoint(str(path), scfg, test_set, f"v{version}", progress)
+                    info = checkpoint_progress(path)
+                    curve.append({"interactions": info["interactions_seen"], "seed": seed,
+                                  "ap": run_entry(ev, seed)["ap"]})
+                    recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
+                                          "recall": ev.recall_at_precision(
+                                              float(ecfg["recall_iou_threshold"]),
+                                              ecfg["recall_precision_levels"])})
+                info = checkpoint_progress(found[-1][1])
+                curve.append({"interactions": info["interactions_seen"], "seed": seed,
+                              "ap": run_entry(final, seed)["ap"]})
+                recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
+                                      "recall": final.recall_at_precision(
+                                          float(ecfg["recall_iou_threshold"]),
+                                          ecfg["recall_precision_levels"])})
+                for cell, eset in general_sets.items():
+                    ev = evaluate_checkpoint(str(found[-1][1]), scfg, eset, cell, progress)
+                    general_runs[cell].append(run_entry(ev, seed))
+            clock[f"{row} seed {seed}: evaluation"] = time.perf_counter() - t0
+        # the oracle: same network, the step budget of the RSL run, renderer masks
+        t0 = time.perf_counter()
+        steps = int(scfg["training"]["pretrain_steps"]) + int(scfg["training"]["steps_per_update"]) \
+            * max(len(list_checkpoints(out / "runs" / f"self_sup_rsl_seed{seed}" / "checkpoints")) - 1, 1)
+        gt_ckpt = train_gt_supervised(scfg, out / "runs" / f"gt_supervised_seed{seed}",
+                                      int(b["gt_scenes"]), steps, seed, progress)
+        ev = evaluate_checkpoint(gt_ckpt, scfg, test_set, f"gt-supervised s{seed}", progress)
+        results["table"].setdefault("gt_supervised", {"runs": []})["runs"].append(run_entry(ev, seed))
+        if seed == 0:
+            results["pr_curves"]["gt_supervised"] = curve_entry(ev, thresholds)
+            evaluations["gt_supervised"] = ev
+        clock[f"gt_supervised seed {seed}"] = time.perf_counter() - t0
+
+    if recall_points:
+        results["recall_at_precision"] = {
+            "iou_threshold": float(ecfg["recall_iou_threshold"]),
+            "precision_levels": list(ecfg["recall_precision_levels"]), "points": recall_points}
+    if any(general_runs.values()):
+        results["generalisation"] = {"row": "self_sup_rsl",
+                                     "cells": {c: {"runs": r} for c, r in general_runs.items() if r}}
+    names = {"bottom_up_tuned": "bottom-up tuned", "gt_supervised": "GT-supervised",
+             "self_sup_rsl": "ours (RSL)"}
+    shown = {names[k]: evaluations[k] for k in names if k in evaluations}
+    results["qualitative"] = {"columns": list(shown),
+                              "examples": qualitative_rows(test_set, shown,
+                                                           int(ecfg["report"]["qualitative_rows"]),
+                                                           int(ecfg["report"]["qualitative_top_k"]))}
+    clock["total"] = time.perf_counter() - t_all
+    results["meta"]["wall_clock_s"] = clock
+    save_results(results, out / "results.json")
+    return write_report(results, out, ecfg["report"], base_dir=out)

@@ -1,0 +1,104 @@
+"""Whole-frame segmentation: dense scores over a 7-scale pyramid, the mask head on
+the best windows only, masks pasted back to full resolution, greedy mask NMS."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from seg_by_interaction.perception.model import STRIDE, DeepMask
+from seg_by_interaction.perception.nms import greedy_mask_nms, mask_box, paste_mask
+from seg_by_interaction.runtime import apply_runtime
+from seg_by_interaction.perception.windows import check_image, pyramid_scales, resize
+from seg_by_interaction.types import Hypothesis
+
+
+class Segmenter:
+    """Object hypotheses for an RGB frame from a DeepMask model (``cfg`` = the full
+    configuration; its ``inference`` section sets the pyramid, thresholds and NMS)."""
+
+    def __init__(self, model: DeepMask, cfg: dict, device: str = "cpu"):
+        apply_runtime(cfg)
+        self.cfg = cfg["inference"]
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.scales = pyramid_scales(self.cfg)
+        self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
+
+    def _dense_scores(self, image: np.ndarray):
+        """Per pyramid level: (scale, score logits [h, w], embeddings [D, h, w])."""
+        levels = []
+        for s in self.scales:
+            scaled = resize(image, s)
+            h, w = scaled.shape[:2]
+            x = torch.from_numpy(np.ascontiguousarray(scaled)).permute(2, 0, 1)[None]
+            x = self.model.normalise(x.to(self.device))
+            # pad by `pad` on all sides, then up to a multiple of the stride
+            ph = self.pad + (-(h + 2 * self.pad) % STRIDE)
+            pw = self.pad + (-(w + 2 * self.pad) % STRIDE)
+            x = torch.nn.functional.pad(x, (self.pad, pw, self.pad, ph))
+            emb = self.model.embed(x)
+            levels.append((s, self.model.scores(emb)[0], emb[0]))
+        return levels
+
+    @torch.inference_mode()
+    def segment(self, image: np.ndarray, max_hypotheses: int | None = None,
+                min_score: float | None = None) -> list[Hypothesis]:
+        """Hypotheses (bool mask at the frame's resolution, score, box), best first."""
+        check_image(image)
+        cfg = self.cfg
+        max_hyp = int(cfg["max_hypotheses"] if max_hypotheses is None else max_hypotheses)
+        min_score = float(cfg["score_threshold"] if min_score is None else min_score)
+        levels = self._dense_scores(image)
+
+        cand = []  # (logit, level, row, col)
+        for li, (_, scores, _) in enumerate(levels):
+            flat = scores.flatten()
+            rows, cols = np.divmod(np.arange(flat.numel()), scores.shape[1])
+            cand.append(np.stack([flat.cpu().numpy(), np.full(flat.numel(), li), rows, cols], 1))
+        cand = np.concatenate(cand)
+        prob = 1.0 / (1.0 + np.exp(-cand[:, 0]))
+        cand, prob = cand[prob >= min_score], prob[prob >= min_score]
+        top = np.argsort(-prob, kind="stable")[:int(cfg["mask_top_k"])]
+        if len(top) == 0:
+            return []
+        cand, prob = cand[top], prob[top]
+        vectors = torch.stack([levels[int(li)][2][:, int(r), int(c)]
+                               for _, li, r, c in cand])
+        mask_prob = torch.sigmoid(self.model.masks(vectors)).cpu().numpy()
+
+        hw = image.shape[:2]
+        window = self.model.window
+        masks, scores = [], []
+        for (_, li, r, c), p, mp in zip(cand, prob, mask_prob):
+            s = levels[int(li)][0]
+            x0 = (STRIDE * c - self.pad) / s
+            y0 = (STRIDE * r - self.pad) / s
+            m = paste_mask(mp, x0, y0, window / s, hw, float(cfg["mask_threshold"]))
+            if m.sum() > int(cfg["min_mask_pixels"]):
+                masks.append(m)
+                scores.append(float(p))
+        if not masks:
+            return []
+        masks = np.stack(masks)
+        keep = greedy_mask_nms(masks, np.asarray(scores), float(cfg["nms_iou"]), max_hyp)
+        return [Hypothesis(mask=masks[i], score=scores[i], box=mask_box(masks[i])) for i in keep]
+
+
+def build_model(cfg: dict) -> DeepMask:
+    """A randomly initialised model, seeded by the configuration's ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(cfg.get("seed", 0)))
+        return DeepMask(cfg["model"])
+
+
+def load_segmenter(checkpoint_path: str | os.PathLike | None, cfg: dict,
+                   device: str = "cpu") -> Segmenter:
+    """A Segmenter from a trainer checkpoint, or from a seeded random model when
+    ``checkpoint_path`` is None (before any training)."""
+    from seg_by_interaction.training.checkpoint import load_checkpoint
+    model = build_model(cfg)
+    if checkpoint_path is not None:
+        load_checkpoint(checkpoint_path, model, model_cfg=cfg["model"])
+    return Segmenter(model, cfg, device=device)

@@ -1,0 +1,81 @@
+"""Window geometry shared by training and inference, so both see objects alike.
+
+A window is ``model.window`` pixels square, cut from the image resized by a scale
+factor. Inference resizes each frame by input_scale x 2^(step i + first); training
+resizes so an object's longer side is ``model.object_fraction`` of the window.
+Pixels outside the image are filled with the mean colour (0 after normalisation).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def check_image(image) -> np.ndarray:
+    """An RGB uint8 [H, W, 3] array with H, W > 0, or ValueError saying what is wrong."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be RGB [H, W, 3], got shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {image.dtype}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image is empty (shape {image.shape})")
+    return image
+
+
+def pyramid_scales(inference_cfg: dict) -> list[float]:
+    """Total resize factors of the frame for each pyramid level (input_scale included)."""
+    first = float(inference_cfg["scale_log2_first"])
+    step = float(inference_cfg["scale_log2_step"])
+    base = float(inference_cfg["input_scale"])
+    return [base * 2.0 ** (first + step * i) for i in range(int(inference_cfg["num_scales"]))]
+
+
+def fill_colour(model_cfg: dict) -> np.ndarray:
+    """The uint8 RGB mean colour that normalises to zero."""
+    return np.round(np.asarray(model_cfg["pixel_mean"]) * 255).astype(np.uint8)
+
+
+def resize(image: np.ndarray, scale: float) -> np.ndarray:
+    """Resize by ``scale`` (area averaging when shrinking, so no aliasing)."""
+    h, w = image.shape[:2]
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interp)
+
+
+def crop(image: np.ndarray, x0: int, y0: int, size: int, fill) -> np.ndarray:
+    """image[y0:y0+size, x0:x0+size] with out-of-image pixels set to ``fill``."""
+    out = np.empty((size, size) + image.shape[2:], dtype=image.dtype)
+    out[...] = fill
+    h, w = image.shape[:2]
+    sx0, sy0 = max(x0, 0), max(y0, 0)
+    sx1, sy1 = min(x0 + size, w), min(y0 + size, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return out
+
+
+def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,
+               mask: np.ndarray | None = None, mask_size: int | None = None):
+    """The window centred at ``centre_xy`` (original pixels) of the image resized by
+    ``scale``; with a mask, also the mask over that window at mask_size x mask_size."""
+    scaled = resize(image, scale)
+    x0 = int(round(centre_xy[0] * scale - window / 2))
+    y0 = int(round(centre_xy[1] * scale - window / 2))
+    win = crop(scaled, x0, y0, window, fill)
+    if mask is None:
+        return win, None
+    scaled_mask = resize(mask.astype(np.float32), scale)
+    m = crop(scaled_mask, x0, y0, window, 0.0)
+    m = cv2.resize(m, (mask_size, mask_size), interpolation=cv2.INTER_AREA)
+    return win, m >= 0.5
+
+
+def object_size_range(cfg: dict) -> tuple[float, float]:
+    """Longer sides (frame pixels) of the objects the pyramid puts at the trained size;
+    the arena's objects should fall inside it."""
+    target = float(cfg["model"]["object_fraction"]) * int(cfg["model"]["window"])
+    scales = pyramid_scales(cfg["inference"])
+    return target / max(scales), target / min(scales)

@@ -1,0 +1,100 @@
+"""Checkpoints that can be trusted: written atomically, checked before loading,
+and loaded without executing pickled code.
+
+File layout: a magic line, the SHA-256 of the payload, then the payload — a
+``torch.save`` archive of plain data (tensors, numbers, strings, lists, dicts) read
+back with ``weights_only=True``. A torn, truncated or edited file fails the digest;
+a payload forged with a matching digest still cannot run code on load.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+MAGIC = b"SEG_BY_INTERACTION_CHECKPOINT\n"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is corrupt, tampered with, or made for another model."""
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer | None = None,
+                    state: dict | None = None, model_cfg: dict | None = None) -> None:
+    """Write model (+ optimizer, + plain-data ``state``) to ``path`` atomically."""
+    payload = {"version": VERSION,
+               "model": model.state_dict(),
+               "optimizer": None if optimizer is None else optimizer.state_dict(),
+               "model_cfg": dict(model_cfg if model_cfg is not None else getattr(model, "cfg", {})),
+               "state": dict(state or {})}
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    data = buf.getvalue()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(MAGIC)
+            f.write(hashlib.sha256(data).hexdigest().encode() + b"\n")
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The verified payload of a checkpoint file, or CheckpointError saying why not."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not raw.startswith(MAGIC):
+        raise CheckpointError(f"{path} is not a seg_by_interaction checkpoint (bad header)")
+    rest = raw[len(MAGIC):]
+    digest, sep, data = rest.partition(b"\n")
+    if not sep or hashlib.sha256(data).hexdigest().encode() != digest:
+        raise CheckpointError(f"{path} is corrupt or was modified (SHA-256 mismatch)")
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling refused or archive unreadable
+        raise CheckpointError(f"{path}: payload refused by the safe loader: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("version") != VERSION:
+        found = payload.get("version") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{path}: checkpoint version {found}, expected {VERSION}")
+    return payload
+
+
+def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer | None = None,
+                    model_cfg: dict | None = None) -> dict:
+    """Load weights (and optimizer state) in place; returns the saved ``state`` dict.
+
+    With ``model_cfg``, the architecture recorded in the file must match it.
+    """
+    payload = read_checkpoint(path)
+    if model_cfg is not None:
+        saved = payload.get("model_cfg", {})
+        diff = sorted(k for k in set(saved) | set(model_cfg) if saved.get(k) != model_cfg.get(k))
+        if diff:
+            details = ", ".join(f"model.{k}: file {saved.get(k)!r} vs config {model_cfg.get(k)!r}"
+                                for k in diff)
+            raise CheckpointError(f"{path} was made for another model ({details})")
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path} does not fit this model: {exc}") from exc
+    if optimizer is not None and payload.get("optimizer") is not None:
+        optimizer.load_state_dict(payload["optimizer"])
+    return payload["state"]

@@ -1,0 +1,117 @@
+"""Checkpoints: round trip, atomic write, rejection of corrupt/tampered/mismatched
+files, and resume continuing with the same random state."""
+import io
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from seg_by_interaction.config import load_config
+from seg_by_interaction.perception.inference import build_model, load_segmenter
+from seg_by_interaction.training import checkpoint as ck
+from seg_by_interaction.training.dataset import InMemorySource
+from seg_by_interaction.training.synthetic import blob_examples
+from seg_by_interaction.training.trainer import Trainer
+
+SMALL = {"model.trunk_width": 8, "model.window": 64, "model.mask_size": 16,
+         "model.embedding_dim": 64, "model.score_hidden": 64, "model.reduce_channels": 32,
+         "training.batch_size": 4}
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config(overrides=SMALL)
+
+
+@pytest.fixture(scope="module")
+def source():
+    return InMemorySource(blob_examples(np.random.default_rng(0), 3, height=120, width=140,
+                                        num_objects=2, size_range=(30, 50)))
+
+
+def test_round_trip(tmp_path, cfg):
+    model = build_model(cfg)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    path = tmp_path / "m.ckpt"
+    ck.save_checkpoint(path, model, state={"step": 7, "note": "x"})
+    fresh = build_model(cfg)
+    state = ck.load_checkpoint(path, fresh, model_cfg=cfg["model"])
+    assert state == {"step": 7, "note": "x"}
+    for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.ckpt"]  # no temp file left
+    seg = load_segmenter(path, cfg)
+    assert torch.equal(next(seg.model.parameters()), next(model.parameters()))
+
+
+def test_flipped_byte_is_rejected(tmp_path, cfg):
+    path = tmp_path / "m.ckpt"
+    ck.save_checkpoint(path, build_model(cfg))
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ck.CheckpointError, match="corrupt or was modified"):
+        ck.load_checkpoint(path, build_model(cfg))
+
+
+def test_truncated_and_foreign_files_are_rejected(tmp_path, cfg):
+    path = tmp_path / "m.ckpt"
+    ck.save_checkpoint(path, build_model(cfg))
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ck.CheckpointError):
+        ck.load_checkpoint(path, build_model(cfg))
+    plain = tmp_path / "plain.pt"
+    torch.save(build_model(cfg).state_dict(), plain)
+    with pytest.raises(ck.CheckpointError, match="bad header"):
+        ck.load_checkpoint(plain, build_model(cfg))
+    with pytest.raises(ck.CheckpointError, match="cannot read"):
+        ck.load_checkpoint(tmp_path / "missing.ckpt", build_model(cfg))
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/should_not_exist_sbi",))
+
+
+def test_forged_pickle_with_valid_digest_is_refused(tmp_path, cfg):
+    """A payload that would run code is refused even when its digest is right."""
+    import hashlib
+    buf = io.BytesIO()
+    torch.save({"version": ck.VERSION, "model": _Exploit()}, buf, pickle_module=pickle)
+    data = buf.getvalue()
+    path = tmp_path / "evil.ckpt"
+    path.write_bytes(ck.MAGIC + hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+    marker = "/tmp/should_not_exist_sbi"
+    if os.path.exists(marker):
+        os.unlink(marker)
+    with pytest.raises(ck.CheckpointError, match="safe loader"):
+        ck.load_checkpoint(path, build_model(cfg))
+    assert not os.path.exists(marker)
+
+
+def test_mismatched_model_is_rejected(tmp_path, cfg):
+    path = tmp_path / "m.ckpt"
+    ck.save_checkpoint(path, build_model(cfg), model_cfg=cfg["model"])
+    other = load_config(overrides={**SMALL, "model.trunk_width": 16})
+    with pytest.raises(ck.CheckpointError, match="trunk_width"):
+        ck.load_checkpoint(path, build_model(other), model_cfg=other["model"])
+    with pytest.raises(ck.CheckpointError, match="does not fit"):
+        ck.load_checkpoint(path, build_model(other))
+
+
+def test_resume_continues_identically(tmp_path, cfg, source):
+    a = Trainer(cfg, source=source, mode="rsl")
+    a.train_steps(3, progress=False)
+    a.save(tmp_path / "t.ckpt")
+    after_a = a.train_steps(4, progress=False)
+    b = Trainer.resume(tmp_path / "t.ckpt", cfg, source)
+    assert b.step == 3 and b.mode == "rsl"
+    after_b = b.train_steps(4, progress=False)
+    assert after_a["mask_loss"] == pytest.approx(after_b["mask_loss"], rel=1e-5)
+    assert after_a["score_loss"] == pytest.approx(after_b["score_loss"], rel=1e-5)
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6)
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state

@@ -106,10 +106,12 @@ class OnlineTrainer:
         """New interaction examples since the last update."""
         return max(self.interaction_source.refresh() - self.examples_seen, 0)
 
-    def maybe_update(self) -> Optional[ModelUpdateInfo]:
-        """Train when enough new examples arrived; the new model's info, else None."""
+    def maybe_update(self, force: bool = False) -> Optional[ModelUpdateInfo]:
+        """Train when enough new examples arrived (``force``: when any did); the new
+        model's info, else None."""
         n = self.interaction_source.refresh()
-        if n - self.examples_seen < int(self.tcfg["update_every"]):
+        needed = 1 if force else int(self.tcfg["update_every"])
+        if n - self.examples_seen < needed:
             return None
         self.trainer.set_source(self.training_source)
         self.examples_seen = n

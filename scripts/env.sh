@@ -6,6 +6,9 @@ for _d in /opt/ros/noetic /opt/ros/melodic; do
 done
 source "$_SBI_ROOT/.catkin_ws/devel/setup.bash"
 export PATH="$_SBI_ROOT/.venv/bin:$PATH"
+if [ -d "$_SBI_ROOT/.catkin_ws/stubs" ]; then
+  export ROS_PACKAGE_PATH="$ROS_PACKAGE_PATH:$_SBI_ROOT/.catkin_ws/stubs"
+fi
 export ROS_HOSTNAME="${ROS_HOSTNAME:-127.0.0.1}"
 export ROS_MASTER_URI="${ROS_MASTER_URI:-http://127.0.0.1:11311}"
 export ROS_HOME="${ROS_HOME:-$_SBI_ROOT/.ros_home}"

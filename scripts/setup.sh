@@ -81,6 +81,19 @@ else
   say "catkin workspace up to date"
 fi
 
+# Debian ships image_view's executables without a package.xml: a stub on ROS_PACKAGE_PATH
+# (added by scripts/env.sh) lets launch files name pkg="image_view".
+if [ -x /usr/lib/image_view/image_saver ] && [ ! -f /usr/share/image_view/package.xml ]; then
+  mkdir -p "$WS/stubs/image_view"
+  cat > "$WS/stubs/image_view/package.xml" <<'XML'
+<?xml version="1.0"?>
+<package format="2"><name>image_view</name><version>0.0.0</version>
+<description>Stub: lets roslaunch find Debian's image_view executables.</description>
+<maintainer email="dev@seg-by-interaction.invalid">seg_by_interaction</maintainer>
+<license>BSD</license></package>
+XML
+fi
+
 # ---------------------------------------------------------------- 4. venv sees the build
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 DEVEL_PY=$(ls -d "$WS"/devel/lib/python3*/dist-packages | head -n1)

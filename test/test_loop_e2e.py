@@ -46,6 +46,10 @@ def loop_run(ros_master, tmp_path_factory):
     preset = tiny_preset(tmp / "tiny.yaml")
     data = tmp / "data"
     bag = tmp / "interactions.bag"
+    viz_dir = tmp / "viz"
+    viz_dir.mkdir()
+    viz = ManagedProcess(["roslaunch", "seg_by_interaction", "viz.launch", f"out:={viz_dir}"],
+                         ros_master.env, tmp / "viz.log")
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
                            f"interactions:={INTERACTIONS}", f"data_dir:={data}",
                            f"preset:={preset}", "record:=true", f"bag:={bag}", "output:=screen"],
@@ -56,8 +60,9 @@ def loop_run(ros_master, tmp_path_factory):
         pytest.fail(f"the loop did not finish in time:\n{proc.log()[-5000:]}")
     finally:
         proc.stop()
+        viz.stop()
     return {"data": data, "bag": bag, "preset": preset, "log": proc.log(), "tmp": tmp,
-            "rc": proc.proc.returncode}
+            "rc": proc.proc.returncode, "viz": viz_dir}
 
 
 def test_loop_runs_its_budget_and_learns_online(loop_run):
@@ -73,6 +78,15 @@ def test_loop_runs_its_budget_and_learns_online(loop_run):
     assert checkpoints, "the trainer wrote no checkpoint"
     assert "segmenter now runs model v" in (loop_run["log"] + _node_logs(loop_run))
     assert (data / "robot0.next_interaction").read_text() == str(INTERACTIONS)
+
+
+def test_overlays_reach_image_saver(loop_run):
+    """viz.launch (image_view's image_saver) stores both overlays while the loop runs."""
+    import cv2
+    for kind in ("hypotheses", "labels"):
+        saved = sorted(loop_run["viz"].glob(f"sbi_{kind}_*.png"))
+        assert saved, f"no {kind} overlay saved"
+        assert cv2.imread(str(saved[0])).shape == (350, 430, 3)
 
 
 def _node_logs(loop_run) -> str:

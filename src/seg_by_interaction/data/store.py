@@ -127,6 +127,7 @@ class DatasetStore:
         self._busy_ms = int(c["busy_timeout_ms"])
         self._png_level = int(c["png_compression"])
         self._local = threading.local()     # one connection per thread and process
+        self._writer_mutex = threading.Lock()  # threads of one writer share its file lock
         self._lock_fd: Optional[int] = None
         self._all: Optional[ExampleView] = None
         self._init_db()
@@ -172,16 +173,23 @@ class DatasetStore:
         state = dict(self.__dict__)
         state.update(_lock_fd=None)
         state.pop("_local", None)
+        state.pop("_writer_mutex", None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._local = threading.local()
+        self._writer_mutex = threading.Lock()
 
     # ------------------------------------------------------------ writing
     def _take_writer_lock(self) -> None:
         if self._lock_fd is not None:
             return
+        with self._writer_mutex:
+            if self._lock_fd is None:
+                self._take_writer_lock_once()
+
+    def _take_writer_lock_once(self) -> None:
         fd = os.open(self.root / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

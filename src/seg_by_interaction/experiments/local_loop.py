@@ -119,3 +119,4 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
                             online.version, lifted)
     finally:
         arena.close()
+        online.close()

@@ -11,7 +11,7 @@ import rospy
 from sensor_msgs.msg import Image
 
 from seg_by_interaction.labeling.labeler import InteractionLabeler
-from seg_by_interaction.msg import Interaction, LabeledExample
+from seg_by_interaction.msg import Interaction, InteractionLabelled, LabeledExample
 from seg_by_interaction.ros.conversions import (ConversionError, mask_to_msg, msg_to_frames,
                                                 rgb_to_msg)
 from seg_by_interaction.visualization import overlay_masks
@@ -21,6 +21,7 @@ class LabelerServer:
     def __init__(self, labeler: InteractionLabeler, queue_size: int):
         self.labeler = labeler
         self.examples_pub = rospy.Publisher("examples", LabeledExample, queue_size=100)
+        self.receipts_pub = rospy.Publisher("labelled", InteractionLabelled, queue_size=100)
         self.viz_pub = rospy.Publisher("~viz", Image, queue_size=1)
         self.labelled = 0
         self.last_activity = time.monotonic()
@@ -40,6 +41,9 @@ class LabelerServer:
         except (ConversionError, ValueError) as exc:
             rospy.logerr("interaction %s/%d not labelled: %s", msg.robot_id, msg.interaction_id,
                          exc)
+            self.receipts_pub.publish(InteractionLabelled(
+                header=msg.header, robot_id=msg.robot_id, interaction_id=msg.interaction_id,
+                failed=True, message=str(exc)))
             return
         self.labelled += 1
         positives = 0
@@ -59,6 +63,9 @@ class LabelerServer:
             masks = [view.mask] if view.mask is not None else []
             self.viz_pub.publish(rgb_to_msg(overlay_masks(view.image, masks, ["label"],
                                                           points=[view.pick_px]), msg.header))
+        self.receipts_pub.publish(InteractionLabelled(
+            header=msg.header, robot_id=msg.robot_id, interaction_id=msg.interaction_id,
+            views=len(stored), positives=positives))
         rospy.loginfo("interaction %s/%d: %d views, %d positive", msg.robot_id,
                       msg.interaction_id, len(stored), positives)
         self.last_activity = time.monotonic()

@@ -85,6 +85,9 @@ class OnlineTrainer:
         if self.trainer is None:
             self.trainer = Trainer(cfg, device=device, mode=mode, metrics_path=metrics)
 
+    def close(self) -> None:
+        self.store.close()
+
     def _save(self, metrics: dict) -> ModelUpdateInfo:
         self.version += 1
         path = checkpoint_path(self.ckpt_dir, self.version)

@@ -1,0 +1,69 @@
+"""Interactions per minute of the full ROS loop in sim (interaction_loop.launch), with
+training paused (no trainer node) and with the online trainer running.
+
+    .venv/bin/python benchmarks/loop.py [--quick] [--interactions N]
+
+The rate is measured between the first and the last interaction (start-up excluded)
+from the coordinator's on-disk counter. Target: >= 40/min with training paused.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def measure(master, tmp: Path, interactions: int, train: bool, timeout: float) -> float:
+    from seg_by_interaction.ros.testing import ManagedProcess
+    data = tmp / ("train" if train else "paused")
+    counter = data / "robot0.next_interaction"
+    proc = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
+                           f"interactions:={interactions}", f"data_dir:={data}",
+                           f"train:={'true' if train else 'false'}"],
+                          master.env, tmp / f"launch_{'train' if train else 'paused'}.log")
+    marks: dict[int, float] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.alive:
+            try:
+                n = int(counter.read_text())
+            except (FileNotFoundError, ValueError):
+                n = 0
+            marks.setdefault(n, time.monotonic())
+            if n >= interactions:
+                break
+            time.sleep(0.05)
+    finally:
+        proc.stop()
+    done = max(marks) if marks else 0
+    if done < 2 or 1 not in marks:
+        raise RuntimeError(f"the loop made {done} interactions; log: {proc.log()[-3000:]}")
+    return 60.0 * (done - 1) / (marks[done] - marks[1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--interactions", type=int, default=None)
+    args = ap.parse_args()
+    n = args.interactions or (6 if args.quick else 40)
+    from seg_by_interaction.ros.testing import RosMaster
+    with tempfile.TemporaryDirectory(prefix="sbi_loop_bench_") as d:
+        tmp = Path(d)
+        master = RosMaster(tmp)
+        try:
+            with_training = None if args.quick else measure(master, tmp, n, True, 900)
+            paused = measure(master, tmp, n, False, 900)
+        finally:
+            master.stop()
+    print(f"interactions: {n}")
+    if with_training is not None:
+        print(f"interactions_per_min_training_on: {with_training:.1f}")
+    print(f"interactions_per_min_training_paused: {paused:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

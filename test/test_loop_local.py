@@ -63,3 +63,41 @@ def test_local_session_collects_labels_trains_and_resumes(tmp_path):
     keys = {(r["robot_id"], r["interaction_id"], r["camera"], r["pair"], r["source"])
             for r in (store.row(i) for i in store.ids())}
     assert len(keys) == store.count()
+
+
+def test_online_trainer_pretrains_updates_on_schedule_and_resumes(tmp_path):
+    import numpy as np
+    from seg_by_interaction.data.store import DatasetStore
+    from seg_by_interaction.training.online import OnlineTrainer
+    from seg_by_interaction.training.synthetic import blob_scene
+    cfg = load_config(overrides={"training.update_every": 4, "training.steps_per_update": 1,
+                                 "training.pretrain_steps": 1, "training.batch_size": 2})
+    rng = np.random.default_rng(0)
+    store = DatasetStore(tmp_path / "store", cfg)
+
+    def add(source, k):
+        image, masks = blob_scene(rng, 120, 160, num_objects=1, size_range=(30, 40))
+        ys, xs = np.nonzero(masks[0])
+        store.add_example(image, (xs.mean(), ys.mean()), masks[0], robot_id="r",
+                          interaction_id=f"{source}{k}", source=source)
+
+    for k in range(3):
+        add("passive", k)
+    online = OnlineTrainer(cfg, tmp_path)
+    assert online.pretrain().version == 1
+    assert online.pretrain() is None                     # once only
+    for k in range(3):
+        add("interaction", k)
+    assert online.pending() == 3 and online.maybe_update() is None
+    add("interaction", 3)
+    info = online.maybe_update()
+    assert (info.version, info.examples_seen) == (2, 4)
+    add("interaction", 4)
+    assert online.maybe_update() is None
+    assert online.maybe_update(force=True).version == 3
+    online.close()
+    resumed = OnlineTrainer(cfg, tmp_path)
+    assert (resumed.version, resumed.examples_seen, resumed.pending()) == (3, 5, 0)
+    assert resumed.pretrain() is None
+    resumed.close()
+    store.close()

@@ -38,6 +38,13 @@ def _seeded(cfg: dict, seed: int) -> dict:
     return out
 
 
+def _recall_point(evaluation, info: dict, seed: int, ecfg: dict) -> dict:
+    """Recall of GT objects by the model's hypotheses at fixed precision (paper Fig. 3b)."""
+    return {"interactions": info["interactions_seen"], "seed": seed,
+            "recall": evaluation.recall_at_precision(float(ecfg["recall_iou_threshold"]),
+                                                     ecfg["recall_precision_levels"])}
+
+
 def _gt_scenes(cfg: dict, arena_seed: int, data_dir: Path, scenes: int, progress: bool) -> None:
     store = DatasetStore(data_dir / "store", cfg)
     if store.count(sources=["ground_truth"]) == 0:
@@ -66,6 +73,12 @@ def train_gt_supervised(cfg: dict, data_dir: Path, scenes: int, steps: int, seed
 
 def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None = None,
               command: str = "", progress: bool = True) -> Path:
+    if budget not in cfg["study"]["budgets"]:
+        raise ValueError(f"unknown budget '{budget}' (known: {', '.join(cfg['study']['budgets'])})")
+    overrides = cfg["study"]["budgets"][budget].get("overrides") or {}
+    if overrides:  # a budget may shrink the rest of the configuration (tests: tiny)
+        from seg_by_interaction.config import _deep_merge, expand_dotted
+        cfg = _deep_merge(cfg, expand_dotted(overrides), strict=True)
     sc = cfg["study"]
     b = sc["budgets"][budget]
     n_seeds = int(seeds or b["seeds"])
@@ -141,17 +154,11 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
                     info = checkpoint_progress(path)
                     curve.append({"interactions": info["interactions_seen"], "seed": seed,
                                   "ap": run_entry(ev, seed)["ap"]})
-                    recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
-                                          "recall": ev.recall_at_precision(
-                                              float(ecfg["recall_iou_threshold"]),
-                                              ecfg["recall_precision_levels"])})
+                    recall_points.append(_recall_point(ev, info, seed, ecfg))
                 info = checkpoint_progress(found[-1][1])
                 curve.append({"interactions": info["interactions_seen"], "seed": seed,
                               "ap": run_entry(final, seed)["ap"]})
-                recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
-                                      "recall": final.recall_at_precision(
-                                          float(ecfg["recall_iou_threshold"]),
-                                          ecfg["recall_precision_levels"])})
+                recall_points.append(_recall_point(final, info, seed, ecfg))
                 for cell, eset in general_sets.items():
                     ev = evaluate_checkpoint(str(found[-1][1]), scfg, eset, cell, progress)
                     general_runs[cell].append(run_entry(ev, seed))

@@ -99,7 +99,8 @@ class OnlineTrainer:
 
     def pretrain(self) -> Optional[ModelUpdateInfo]:
         """Paper 4.3: before interacting, train on passively observed motion masks."""
-        if self.version > 0 or self.passive_source.refresh() == 0:
+        self.passive_source.refresh()
+        if self.version > 0 or len(self.passive_source) == 0:
             return None
         self.trainer.set_source(self.passive_source)
         metrics = self.trainer.train_steps(int(self.tcfg["pretrain_steps"]), progress=self.progress)
@@ -107,12 +108,14 @@ class OnlineTrainer:
 
     def pending(self) -> int:
         """New interaction examples since the last update."""
-        return max(self.interaction_source.refresh() - self.examples_seen, 0)
+        self.interaction_source.refresh()
+        return max(len(self.interaction_source) - self.examples_seen, 0)
 
     def maybe_update(self, force: bool = False) -> Optional[ModelUpdateInfo]:
         """Train when enough new examples arrived (``force``: when any did); the new
         model's info, else None."""
-        n = self.interaction_source.refresh()
+        self.interaction_source.refresh()
+        n = len(self.interaction_source)
         needed = 1 if force else int(self.tcfg["update_every"])
         if n - self.examples_seen < needed:
             return None

@@ -1,0 +1,42 @@
+"""The study end to end at the tiny budget: every Table-1 row, the curves, the 2x2, the
+report; and the main job's loop report from a run folder."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from seg_by_interaction.config import load_config
+
+pytestmark = pytest.mark.slow
+
+
+def test_tiny_study_writes_a_complete_report(tmp_path):
+    from seg_by_interaction.experiments.study import run_study
+    cfg = load_config()
+    report = run_study(cfg, tmp_path, budget="tiny", progress=False, command="pytest")
+    text = report.read_text()
+    results = json.loads((tmp_path / "results.json").read_text())
+    for row in ("bottom_up", "bottom_up_tuned", "gt_supervised", "self_sup_ce",
+                "self_sup_rsl", "self_sup_human"):
+        runs = results["table"][row]["runs"]
+        assert runs, row
+        for run in runs:
+            for protocol in ("voc07", "coco"):
+                for thr in ("0.3", "0.5"):
+                    assert 0.0 <= run["ap"][protocol][thr] <= 1.0
+    assert len(results["generalisation"]["cells"]) == 4
+    assert results["ap_vs_interactions"]["self_sup_rsl"]
+    assert results["recall_at_precision"]["points"]
+    assert "not run" not in text.split("## ")[1]            # the table section is complete
+    assert list(tmp_path.glob("*.png"))
+    # rerunning reuses what exists and gives the same numbers
+    again = run_study(cfg, tmp_path, budget="tiny", progress=False)
+    assert json.loads((tmp_path / "results.json").read_text())["table"] == results["table"]
+    assert again == report
+
+
+def test_unknown_budget_is_refused(tmp_path):
+    from seg_by_interaction.experiments.study import run_study
+    with pytest.raises(ValueError, match="unknown budget"):
+        run_study(load_config(), tmp_path, budget="huge")

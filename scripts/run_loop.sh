@@ -3,7 +3,7 @@
 # under ROS -- every node, one launch file -- then evaluation on held-out scenes and a
 # Markdown report with plots.
 #
-#   scripts/run_loop.sh [INTERACTIONS]        (default 150; ~20 min on 2 cores)
+#   scripts/run_loop.sh [INTERACTIONS]        (default 500; ~20 min on 2 cores)
 #
 # Environment: RUN_DIR (default results/loop; an existing run is continued, so a longer
 # budget is one argument away), PRESET (default), SEED (0), EVAL_PER_BACKGROUND (5).
@@ -13,7 +13,7 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 set +u; source scripts/env.sh; set -u
 
-INTERACTIONS="${1:-${INTERACTIONS:-150}}"
+INTERACTIONS="${1:-${INTERACTIONS:-500}}"
 RUN_DIR="$(realpath -m "${RUN_DIR:-$ROOT/results/loop}")"
 PRESET="${PRESET:-default}"
 SEED="${SEED:-0}"

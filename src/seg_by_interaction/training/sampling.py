@@ -88,3 +88,17 @@ class WindowSampler:
         centre = np.asarray(ex.pick_px, dtype=float) + self._jitter(scale)
         win, _ = cut_window(ex.image, centre, scale, self.window, self.fill)
         return self._flip(win, None)[0]
+
+    def random_negative(self, ex: Example):
+        """A window anywhere in the frame (image borders and padding included) at a random
+        pyramid scale: the paper's randomly jittered negatives. Inference scores every
+        position of every scale, so the score head must see such windows too; the few
+        that happen to frame an object at the right scale are label noise."""
+        scale = 2.0 ** self.rng.uniform(*self.log2_scale_range)
+        h, w = ex.image.shape[:2]
+        half = 0.5 * self.window / scale
+        centre = np.array([self.rng.uniform(-half / 2, w + half / 2),
+                           self.rng.uniform(-half / 2, h + half / 2)])
+        win, _ = cut_window(ex.image, centre, scale, self.window, self.fill)
+        return self._flip(win, None)[0]
+

@@ -97,7 +97,10 @@ class Trainer:
         wins, labels = [], []
         for _ in range(bs):
             ex = self._draw()
-            if not ex.positive:
+            if self.rng.random() < float(self.tcfg["random_negative_fraction"]):
+                wins.append(self.sampler.random_negative(ex))
+                labels.append(0.0)
+            elif not ex.positive:
                 wins.append(self.sampler.negative(ex))
                 labels.append(0.0)
             elif self.rng.random() < float(self.tcfg["hard_negative_fraction"]):

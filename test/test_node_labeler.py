@@ -1,0 +1,68 @@
+"""The labeler node on a real master: a good record is labelled and receipted once even
+when sent twice; a bad record gets a failed receipt and the node stays up."""
+from __future__ import annotations
+
+import queue
+
+import pytest
+
+pytestmark = pytest.mark.ros
+
+
+def _interaction(robot_id="robotX", iid=7):
+    from geometry_msgs.msg import Pose2D
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.msg import Grasp, Interaction
+    from seg_by_interaction.ros.conversions import frames_to_msg
+    from seg_by_interaction.sim.arena import Arena
+    from seg_by_interaction.sim.robot import SimRobot
+    from seg_by_interaction.types import Pose2D as Pose
+    cfg = load_config()
+    with Arena(cfg, seed=4) as arena:
+        robot = SimRobot(arena)
+        before = arena.render()
+        obj = arena.object_ids()[0]
+        x, y, _ = arena.object_pose(obj)
+        out = robot.pick_place(Pose(x, y, 0.0), Pose(0.1, 0.1, 0.0), on_held=arena.render)
+        after = arena.render()
+    msg = Interaction(robot_id=robot_id, interaction_id=iid, outcome=out.outcome)
+    msg.before, msg.held, msg.after = (frames_to_msg(f, robot_id) for f in (before, out.held_result, after))
+    msg.grasp = Grasp(x=x, y=y)
+    msg.place = Pose2D(0.1, 0.1, 0.0)
+    return msg
+
+
+def test_labeler_node(ros_node, launch, tmp_path):
+    import rospy
+    from seg_by_interaction.data.store import DatasetStore
+    from seg_by_interaction.msg import Interaction, InteractionLabelled, LabeledExample
+    from seg_by_interaction.ros.testing import wait_until
+    receipts: queue.Queue = queue.Queue()
+    examples: queue.Queue = queue.Queue()
+    rospy.Subscriber("/labtest/labelled", InteractionLabelled, receipts.put)
+    rospy.Subscriber("/labtest/examples", LabeledExample, examples.put)
+    pub = rospy.Publisher("/labtest/interactions", Interaction, queue_size=10)
+    launch("rosrun", "seg_by_interaction", "labeler", "__ns:=/labtest",
+           f"_data_dir:={tmp_path}", name="labeler")
+    wait_until(lambda: pub.get_num_connections() > 0, 60, "the labeler to subscribe")
+    good = _interaction()
+    pub.publish(good)
+    receipt = receipts.get(timeout=60)
+    assert (receipt.robot_id, receipt.interaction_id, receipt.failed) == ("robotX", 7, False)
+    assert receipt.views >= 4 and receipt.positives >= 1
+    got = [examples.get(timeout=10) for _ in range(receipt.views)]
+    assert {e.camera for e in got} <= {0, 1, 2, 3} and all(e.example_id > 0 for e in got)
+    positive = next(e for e in got if e.positive)
+    assert positive.mask.encoding == "mono8" and positive.image.encoding == "rgb8"
+    pub.publish(good)                                         # a re-sent record
+    assert not receipts.get(timeout=60).failed
+    store = DatasetStore(tmp_path / "store")
+    assert store.count() == receipt.views                     # stored once
+    bad = Interaction(robot_id="robotX", interaction_id=8)    # no images at all
+    bad.before = good.before
+    pub.publish(bad)
+    failed = receipts.get(timeout=60)
+    assert failed.failed and failed.interaction_id == 8 and failed.message
+    pub.publish(_interaction(iid=9))
+    assert not receipts.get(timeout=60).failed                # still labelling
+    assert store.count_interactions() == 2

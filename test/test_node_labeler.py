@@ -15,15 +15,19 @@ def _interaction(robot_id="robotX", iid=7):
     from seg_by_interaction.msg import Grasp, Interaction
     from seg_by_interaction.ros.conversions import frames_to_msg
     from seg_by_interaction.sim.arena import Arena
+    from seg_by_interaction.sim.footprint import footprint_grasp
     from seg_by_interaction.sim.robot import SimRobot
     from seg_by_interaction.types import Pose2D as Pose
     cfg = load_config()
     with Arena(cfg, seed=4) as arena:
+        arena.reset_scene()
         robot = SimRobot(arena)
-        before = arena.render()
-        obj = arena.object_ids()[0]
-        x, y, _ = arena.object_pose(obj)
-        out = robot.pick_place(Pose(x, y, 0.0), Pose(0.1, 0.1, 0.0), on_held=arena.render)
+        robot.home()
+        before = arena.render(include_ground_truth=True)
+        pick = footprint_grasp(before, arena.object_ids()[0], arena.workspace)
+        x, y = pick.x, pick.y
+        out = robot.pick_place(pick, Pose(0.1, 0.1, 0.0), on_held=arena.render)
+        before.gt_instances = None
         after = arena.render()
     msg = Interaction(robot_id=robot_id, interaction_id=iid, outcome=out.outcome)
     msg.before, msg.held, msg.after = (frames_to_msg(f, robot_id) for f in (before, out.held_result, after))

@@ -2,7 +2,6 @@
 action (good, invalid, unreachable, preempted goals) and reset_arena."""
 from __future__ import annotations
 
-import math
 
 import pytest
 

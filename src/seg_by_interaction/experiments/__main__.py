@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from seg_by_interaction.config import ConfigError, load_config, parse_override

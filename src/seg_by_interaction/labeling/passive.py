@@ -11,7 +11,7 @@ together come out merged, as in the paper's data, and the robust set loss copes.
 """
 from __future__ import annotations
 
-from typing import Iterator, Mapping, Optional
+from typing import Iterator, Mapping
 
 import cv2
 import numpy as np

@@ -6,7 +6,6 @@ Tests and tools start roscore/roslaunch/rosbag as subprocesses; they need what
 from __future__ import annotations
 
 import functools
-import os
 import socket
 import subprocess
 from pathlib import Path

@@ -6,6 +6,7 @@ simulated arena or a real Sawyer runs.
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -68,3 +69,15 @@ class Robot(abc.ABC):
     def in_workspace(self, pose: Pose2D) -> bool:
         xmin, xmax, ymin, ymax = self.workspace
         return xmin <= pose.x <= xmax and ymin <= pose.y <= ymax
+
+    def check_goal(self, pick: Pose2D, place: Pose2D) -> Optional[PickPlaceOutcome]:
+        """The outcome that refuses a goal (non-finite or unreachable pose), or None."""
+        for pose, what in ((pick, "pick"), (place, "place")):
+            if not all(math.isfinite(v) for v in (pose.x, pose.y, pose.theta)):
+                return PickPlaceOutcome(OUTCOME_INVALID_GOAL, f"{what} pose is not finite: {pose}")
+        for pose, what in ((pick, "pick"), (place, "place")):
+            if not self.in_workspace(pose):
+                return PickPlaceOutcome(OUTCOME_UNREACHABLE,
+                                        f"{what} ({pose.x:.3f}, {pose.y:.3f}) is outside the "
+                                        f"workspace {tuple(round(v, 3) for v in self.workspace)}")
+        return None

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from seg_by_interaction.robot.sweep import sweep_points
-from seg_by_interaction.robot.interface import (OUTCOME_INVALID_GOAL, OUTCOME_PLACED, OUTCOME_PREEMPTED,
+from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_PREEMPTED,
                                                 OUTCOME_ROBOT_ERROR, OUTCOME_UNREACHABLE, PickPlaceOutcome,
                                                 Robot)
 from seg_by_interaction.types import Pose2D
@@ -98,11 +98,9 @@ class SawyerRobot(Robot):
                    on_held: Optional[Callable[[], Any]] = None,
                    feedback: Optional[Callable[[str, float], None]] = None,
                    should_stop: Optional[Callable[[], bool]] = None) -> PickPlaceOutcome:
-        for pose, what in ((pick, "pick"), (place, "place")):
-            if not all(np.isfinite([pose.x, pose.y, pose.theta])):
-                return PickPlaceOutcome(OUTCOME_INVALID_GOAL, f"{what} pose is not finite: {pose}")
-            if not self.in_workspace(pose):
-                return PickPlaceOutcome(OUTCOME_UNREACHABLE, f"{what} pose {pose} outside {self.workspace}")
+        refused = self.check_goal(pick, place)
+        if refused is not None:
+            return refused
         stop = should_stop or (lambda: False)
         fb = feedback or (lambda phase, progress: None)
         hover = float(self.c["hover_distance"])

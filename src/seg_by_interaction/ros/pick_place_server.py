@@ -6,32 +6,17 @@ arm is out of every camera's view, and stops the arm when the node shuts down.
 """
 from __future__ import annotations
 
-import math
 import threading
-from typing import Callable, Optional
+from typing import Callable
 
 import actionlib
 import rospy
 
 from seg_by_interaction.msg import (FrameSet, PickPlaceAction, PickPlaceFeedback,
                                     PickPlaceResult)
-from seg_by_interaction.robot.interface import (OUTCOME_INVALID_GOAL, OUTCOME_PLACED,
-                                                OUTCOME_PREEMPTED, OUTCOME_ROBOT_ERROR,
-                                                OUTCOME_UNREACHABLE, Robot)
+from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_PREEMPTED,
+                                                OUTCOME_ROBOT_ERROR, Robot)
 from seg_by_interaction.types import Pose2D
-
-
-def validate_goal(robot: Robot, pick: Pose2D, place: Pose2D) -> Optional[tuple[int, str]]:
-    """(outcome, message) when a goal cannot be executed, else None."""
-    for name, pose in (("pick", pick), ("place", place)):
-        if not all(math.isfinite(v) for v in (pose.x, pose.y, pose.theta)):
-            return OUTCOME_INVALID_GOAL, f"{name} pose has a non-finite value"
-    for name, pose in (("pick", pick), ("place", place)):
-        if not robot.in_workspace(pose):
-            return (OUTCOME_UNREACHABLE,
-                    f"{name} ({pose.x:.3f}, {pose.y:.3f}) is outside the workspace "
-                    f"{tuple(round(v, 3) for v in robot.workspace)}")
-    return None
 
 
 class PickPlaceServer:
@@ -54,11 +39,11 @@ class PickPlaceServer:
     def _execute(self, goal):
         pick = Pose2D(goal.pick.x, goal.pick.y, goal.pick.theta)
         place = Pose2D(goal.place.x, goal.place.y, goal.place.theta)
-        problem = validate_goal(self.robot, pick, place)
-        if problem is not None:
-            outcome, message = problem
-            rospy.logwarn("pick_place rejected: %s", message)
-            self.server.set_aborted(PickPlaceResult(outcome=outcome, message=message), message)
+        refused = self.robot.check_goal(pick, place)
+        if refused is not None:
+            rospy.logwarn("pick_place rejected: %s", refused.message)
+            self.server.set_aborted(PickPlaceResult(outcome=refused.outcome,
+                                                    message=refused.message), refused.message)
             return
         held_msgs: list[FrameSet] = []
 

@@ -11,10 +11,9 @@ import math
 import time
 from typing import Any, Callable, Optional
 
-import numpy as np
 
-from seg_by_interaction.robot.interface import (OUTCOME_INVALID_GOAL, OUTCOME_PLACED, OUTCOME_PREEMPTED,
-                                                OUTCOME_UNREACHABLE, PickPlaceOutcome, Robot)
+from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_PREEMPTED,
+                                                PickPlaceOutcome, Robot)
 from seg_by_interaction.robot.sweep import sweep_points
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.types import Pose2D
@@ -41,12 +40,9 @@ class SimRobot(Robot):
                    on_held: Optional[Callable[[], Any]] = None,
                    feedback: Optional[Callable[[str, float], None]] = None,
                    should_stop: Optional[Callable[[], bool]] = None) -> PickPlaceOutcome:
-        for pose, what in ((pick, "pick"), (place, "place")):
-            if not all(np.isfinite([pose.x, pose.y, pose.theta])):
-                return PickPlaceOutcome(OUTCOME_INVALID_GOAL, f"{what} pose is not finite: {pose}")
-            if not self.in_workspace(pose):
-                return PickPlaceOutcome(OUTCOME_UNREACHABLE, f"{what} pose {pose} is outside the workspace "
-                                        f"{self.workspace}")
+        refused = self.check_goal(pick, place)
+        if refused is not None:
+            return refused
         a, g = self.arena, self.arena.gripper
         travel = g.palm_z_for_tip(float(self.r["travel_height"]))
         out = PickPlaceOutcome(OUTCOME_PLACED)

@@ -52,6 +52,20 @@ def evaluate_bottom_up(cfg: dict, eval_set: EvalSet, tuned: bool,
                               "bottom-up tuned" if tuned else "bottom-up", progress)
 
 
+def add_bottom_up_rows(results: dict, cfg: dict, eval_set: EvalSet, thresholds,
+                       progress: bool = True) -> dict:
+    """Evaluate both bottom-up baselines into ``results`` (table + PR curves); returns
+    {row: MethodEvaluation} for the qualitative grid."""
+    from seg_by_interaction.evaluation.report import curve_entry, run_entry
+    evaluations = {}
+    for key, tuned in (("bottom_up", False), ("bottom_up_tuned", True)):
+        ev = evaluate_bottom_up(cfg, eval_set, tuned, progress)
+        results["table"][key] = {"runs": [run_entry(ev, None)]}
+        results["pr_curves"][key] = curve_entry(ev, thresholds)
+        evaluations[key] = ev
+    return evaluations
+
+
 def checkpoint_progress(path: str | Path) -> dict:
     """What a numbered checkpoint had seen: version, examples, interactions."""
     extra = read_checkpoint(path)["state"].get("extra", {})

@@ -16,7 +16,7 @@ from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.metrics import decode_masks
 from seg_by_interaction.evaluation.report import (curve_entry, qualitative_example,
                                                   run_entry, save_results, write_report)
-from seg_by_interaction.experiments.evaluate import (checkpoint_progress, evaluate_bottom_up,
+from seg_by_interaction.experiments.evaluate import (add_bottom_up_rows, checkpoint_progress,
                                                      evaluate_checkpoint)
 from seg_by_interaction.training.online import list_checkpoints
 
@@ -60,12 +60,7 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
             f"One run (seed {seed}); the multi-seed study is `python -m "
             "seg_by_interaction.experiments study`."]},
         "table": {}, "ap_vs_interactions": {}, "pr_curves": {}}
-    evaluations = {}
-    for key, tuned in (("bottom_up", False), ("bottom_up_tuned", True)):
-        ev = evaluate_bottom_up(cfg, eval_set, tuned, progress)
-        results["table"][key] = {"runs": [run_entry(ev, None)]}
-        results["pr_curves"][key] = curve_entry(ev, thresholds)
-        evaluations[key] = ev
+    evaluations = add_bottom_up_rows(results, cfg, eval_set, thresholds, progress)
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
     curve, recall_points = [], []

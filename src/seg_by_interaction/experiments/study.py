@@ -16,8 +16,8 @@ from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.report import (GENERALISATION_CELLS, curve_entry,
                                                   run_entry, save_results, write_report)
-from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure_eval_set,
-                                                     evaluate_bottom_up, evaluate_checkpoint)
+from seg_by_interaction.experiments.evaluate import (add_bottom_up_rows, checkpoint_progress,
+                                                     ensure_eval_set, evaluate_checkpoint)
 from seg_by_interaction.experiments.ground_truth import collect_ground_truth
 from seg_by_interaction.experiments.local_loop import run_session
 from seg_by_interaction.experiments.loop_report import pick_checkpoints, qualitative_rows
@@ -113,12 +113,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
         "table": {}, "ap_vs_interactions": {}, "pr_curves": {}}
 
     t0 = time.perf_counter()
-    evaluations = {}
-    for key, tuned in (("bottom_up", False), ("bottom_up_tuned", True)):
-        ev = evaluate_bottom_up(cfg, test_set, tuned, progress)
-        results["table"][key] = {"runs": [run_entry(ev, None)]}
-        results["pr_curves"][key] = curve_entry(ev, thresholds)
-        evaluations[key] = ev
+    evaluations = add_bottom_up_rows(results, cfg, test_set, thresholds, progress)
     clock["bottom-up baselines"] = time.perf_counter() - t0
 
     recall_points, general_runs = [], {cell: [] for cell in GENERALISATION_CELLS}

@@ -76,3 +76,29 @@ def test_model_shapes():
     assert masks.shape == (2, cfg["model"]["mask_size"], cfg["model"]["mask_size"])
     with pytest.raises(ValueError, match="windows must be"):
         model(torch.zeros(1, 3, w + 16, w + 16))
+
+
+def test_superpixel_snapping_moves_a_blocky_boundary_onto_the_object():
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.perception.refine import SuperpixelSnapper
+    cfg = load_config()
+    image = np.full((120, 160, 3), 200, np.uint8)
+    image[30:90, 40:100] = (30, 90, 160)                 # one flat object
+    obj = np.zeros((120, 160), bool)
+    obj[30:90, 40:100] = True
+    coarse = np.zeros_like(obj)
+    coarse[24:80, 44:110] = True                         # blocky, shifted estimate
+    # no smoothing: a synthetic step edge would otherwise form thin band superpixels
+    snapper = SuperpixelSnapper({**cfg["inference"]["refine"], "felzenszwalb_sigma": 0.0})
+    snapped = snapper.snap(image, coarse[None])[0]
+    iou = lambda a, b: (a & b).sum() / (a | b).sum()
+    assert iou(coarse, obj) < 0.75
+    assert iou(snapped, obj) > 0.95
+    # a mask that covers a region only marginally does not grab it
+    sliver = np.zeros_like(obj)
+    sliver[30:40, 40:100] = True
+    assert not snapper.snap(image, sliver[None])[0].any()
+    off = SuperpixelSnapper({**cfg["inference"]["refine"], "enabled": False})
+    assert (off.snap(image, coarse[None])[0] == coarse).all()
+    with pytest.raises(ValueError):
+        snapper.snap(image, coarse[None, :100])

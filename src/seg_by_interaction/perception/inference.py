@@ -1,5 +1,6 @@
 """Whole-frame segmentation: dense scores over a 7-scale pyramid, the mask head on
-the best windows only, masks pasted back to full resolution, greedy mask NMS."""
+the best windows only, masks pasted back to full resolution and snapped to colour
+superpixels (``inference.refine``), greedy mask NMS."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ import torch
 
 from seg_by_interaction.perception.model import STRIDE, DeepMask
 from seg_by_interaction.perception.nms import greedy_mask_nms, mask_box, paste_mask
+from seg_by_interaction.perception.refine import SuperpixelSnapper
 from seg_by_interaction.runtime import apply_runtime
 from seg_by_interaction.perception.windows import check_image, pyramid_scales, resize
 from seg_by_interaction.types import Hypothesis
@@ -24,6 +26,7 @@ class Segmenter:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.scales = pyramid_scales(self.cfg)
+        self.snapper = SuperpixelSnapper(self.cfg["refine"])
         self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
 
     def _dense_scores(self, image: np.ndarray):
@@ -75,13 +78,13 @@ class Segmenter:
             s = levels[int(li)][0]
             x0 = (STRIDE * c - self.pad) / s
             y0 = (STRIDE * r - self.pad) / s
-            m = paste_mask(mp, x0, y0, window / s, hw, float(cfg["mask_threshold"]))
-            if m.sum() > int(cfg["min_mask_pixels"]):
-                masks.append(m)
-                scores.append(float(p))
-        if not masks:
+            masks.append(paste_mask(mp, x0, y0, window / s, hw, float(cfg["mask_threshold"])))
+            scores.append(float(p))
+        masks = self.snapper.snap(image, np.stack(masks))
+        big = masks.sum(axis=(1, 2)) > int(cfg["min_mask_pixels"])
+        masks, scores = masks[big], [sc for sc, b in zip(scores, big) if b]
+        if not len(masks):
             return []
-        masks = np.stack(masks)
         keep = greedy_mask_nms(masks, np.asarray(scores), float(cfg["nms_iou"]), max_hyp)
         return [Hypothesis(mask=masks[i], score=scores[i], box=mask_box(masks[i])) for i in keep]
 

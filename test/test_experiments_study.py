@@ -34,6 +34,10 @@ def test_tiny_study_writes_a_complete_report(tmp_path):
     again = run_study(cfg, tmp_path, budget="tiny", progress=False)
     assert json.loads((tmp_path / "results.json").read_text())["table"] == results["table"]
     assert again == report
+    # learned runs in 2 worker processes give the same numbers as one after the other
+    parallel = tmp_path / "parallel"
+    run_study(cfg, parallel, budget="tiny", progress=False, jobs=2)
+    assert json.loads((parallel / "results.json").read_text())["table"] == results["table"]
 
 
 def test_unknown_budget_is_refused(tmp_path):

@@ -61,8 +61,12 @@ def cmd_loop_report(args) -> int:
 def cmd_study(args) -> int:
     from seg_by_interaction.experiments.study import run_study
     cfg = _cfg(args)
+    if args.jobs < 1:
+        print("error: --jobs must be >= 1", file=sys.stderr)
+        return 2
     path = run_study(cfg, args.out, budget=args.budget, seeds=args.seeds,
-                     command=" ".join(sys.argv))
+                     command=" ".join(["python -m seg_by_interaction.experiments"] + sys.argv[1:]),
+                     jobs=args.jobs)
     print(path)
     return 0
 
@@ -104,6 +108,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--budget", default="cpu", choices=["cpu", "tiny"])
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the budget's)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="learned runs side by side in this many processes (2 on 2 cores)")
     p.set_defaults(func=cmd_study)
 
     args = parser.parse_args(argv)

@@ -71,8 +71,42 @@ def train_gt_supervised(cfg: dict, data_dir: Path, scenes: int, steps: int, seed
     return str(path)
 
 
+def _run_done(run_dir: Path, interactions: int) -> bool:
+    counter = run_dir / "robot0.next_interaction"
+    return len(list_checkpoints(run_dir / "checkpoints")) > 0 and counter.is_file() and \
+        int(counter.read_text()) >= interactions
+
+
+def _collect(task: dict) -> str:
+    """One learned row's data collection and online training (a worker process)."""
+    run_dir = Path(task["run_dir"])
+    if task["human_scenes"]:
+        _gt_scenes(task["cfg"], task["seed"], run_dir, task["human_scenes"], False)
+    if not _run_done(run_dir, task["interactions"]):
+        run_session(task["cfg"], run_dir, task["interactions"], seed=task["seed"],
+                    mode=task["mode"], progress=False, human_fraction=task["human_fraction"])
+    return run_dir.name
+
+
+def _collect_parallel(tasks: list[dict], jobs: int) -> None:
+    """Learned runs are independent: ``jobs`` processes run them side by side (each
+    with torch_threads threads), so 2 cores do two runs at once."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+    todo = [t for t in tasks if not _run_done(Path(t["run_dir"]), t["interactions"])]
+    if not todo:
+        return
+    with ProcessPoolExecutor(max_workers=jobs,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_collect, t) for t in todo]
+        for f in tqdm(as_completed(futures), total=len(futures), desc=f"learned runs ({jobs} jobs)"):
+            f.result()
+
+
 def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None = None,
-              command: str = "", progress: bool = True) -> Path:
+              command: str = "", progress: bool = True, jobs: int = 1) -> Path:
     if budget not in cfg["study"]["budgets"]:
         raise ValueError(f"unknown budget '{budget}' (known: {', '.join(cfg['study']['budgets'])})")
     overrides = cfg["study"]["budgets"][budget].get("overrides") or {}
@@ -116,6 +150,17 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
     evaluations = add_bottom_up_rows(results, cfg, test_set, thresholds, progress)
     clock["bottom-up baselines"] = time.perf_counter() - t0
 
+    if jobs > 1:
+        t0 = time.perf_counter()
+        _collect_parallel([{"cfg": _seeded(cfg, seed), "seed": seed, "mode": mode,
+                            "run_dir": str(out / "runs" / f"{row}_seed{seed}"),
+                            "interactions": int(b["interactions"]),
+                            "human_scenes": int(b["human_scenes"]) if human else 0,
+                            "human_fraction": float(sc["human_fraction"]) if human else 0.0}
+                           for seed in range(n_seeds)
+                           for row, (mode, human) in SELF_SUPERVISED_ROWS.items()], jobs)
+        clock[f"learned runs ({jobs} parallel jobs)"] = time.perf_counter() - t0
+
     recall_points, general_runs = [], {cell: [] for cell in GENERALISATION_CELLS}
     for seed in range(n_seeds):
         scfg = _seeded(cfg, seed)
@@ -124,10 +169,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
             run_dir = out / "runs" / f"{row}_seed{seed}"
             if human:
                 _gt_scenes(scfg, seed, run_dir, int(b["human_scenes"]), progress)
-            done = len(list_checkpoints(run_dir / "checkpoints")) > 0 and \
-                (run_dir / "robot0.next_interaction").is_file() and \
-                int((run_dir / "robot0.next_interaction").read_text()) >= int(b["interactions"])
-            if not done:
+            if not _run_done(run_dir, int(b["interactions"])):
                 run_session(scfg, run_dir, int(b["interactions"]), seed=seed, mode=mode,
                             progress=progress,
                             human_fraction=float(sc["human_fraction"]) if human else 0.0)

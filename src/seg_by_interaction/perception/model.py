@@ -51,7 +51,9 @@ class DeepMask(nn.Module):
 
     ``forward(windows)`` takes normalised windows [B, 3, W, W] (W = model.window)
     and returns (score logits [B], mask logits [B, m, m]) with m = model.mask_size;
-    the mask covers the whole window. ``embed`` works on any image size (dense).
+    the mask covers the whole window. ``heads`` picks which heads run (the other
+    output is None): the trainer updates one head per batch, and under
+    DistributedDataParallel a head that ran must also receive a gradient. ``embed`` works on any image size (dense).
     """
 
     def __init__(self, model_cfg: dict):
@@ -93,9 +95,14 @@ class DeepMask(nn.Module):
         """Embedding vectors [N, D] -> mask logits [N, m, m]."""
         return self.mask_head(vectors).view(-1, self.mask_size, self.mask_size)
 
-    def forward(self, windows: torch.Tensor):
+    def forward(self, windows: torch.Tensor, heads: tuple[str, ...] = ("score", "mask")):
+        unknown = set(heads) - {"score", "mask"}
+        if unknown:
+            raise ValueError(f"unknown head(s) {sorted(unknown)}: use 'score' and/or 'mask'")
         emb = self.embed(windows)
         if emb.shape[-2:] != (1, 1):
             raise ValueError(f"windows must be {self.window}x{self.window}, "
                              f"got {tuple(windows.shape[-2:])}")
-        return self.scores(emb)[:, 0, 0], self.masks(emb[:, :, 0, 0])
+        scores = self.scores(emb)[:, 0, 0] if "score" in heads else None
+        masks = self.masks(emb[:, :, 0, 0]) if "mask" in heads else None
+        return scores, masks

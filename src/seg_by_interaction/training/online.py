@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from seg_by_interaction.data.store import DatasetStore
+from seg_by_interaction.training import distributed
 from seg_by_interaction.training.checkpoint import CheckpointError, read_checkpoint
 from seg_by_interaction.training.dataset import MixedSource
 from seg_by_interaction.training.trainer import Trainer
@@ -89,18 +90,22 @@ class OnlineTrainer:
         self.store.close()
 
     def _save(self, metrics: dict) -> ModelUpdateInfo:
+        """Number and write the new model (under torchrun only rank 0 writes; every
+        process holds the same weights)."""
         self.version += 1
         path = checkpoint_path(self.ckpt_dir, self.version)
-        self.trainer.save(path, extra={
-            "examples_seen": self.examples_seen, "version": self.version,
-            "interactions_seen": self.store.count_interactions(sources=["interaction"])})
+        if distributed.is_main():
+            self.trainer.save(path, extra={
+                "examples_seen": self.examples_seen, "version": self.version,
+                "interactions_seen": self.store.count_interactions(sources=["interaction"])})
+        distributed.barrier()
         loss = metrics.get("mask_loss", float("nan"))
         return ModelUpdateInfo(self.version, str(path), self.examples_seen, float(loss), metrics)
 
     def pretrain(self) -> Optional[ModelUpdateInfo]:
         """Paper 4.3: before interacting, train on passively observed motion masks."""
         self.passive_source.refresh()
-        if self.version > 0 or len(self.passive_source) == 0:
+        if self.version > 0 or distributed.broadcast_int(len(self.passive_source)) == 0:
             return None
         self.trainer.set_source(self.passive_source)
         metrics = self.trainer.train_steps(int(self.tcfg["pretrain_steps"]), progress=self.progress)
@@ -115,7 +120,8 @@ class OnlineTrainer:
         """Train when enough new examples arrived (``force``: when any did); the new
         model's info, else None."""
         self.interaction_source.refresh()
-        n = len(self.interaction_source)
+        # under torchrun rank 0's view of the store decides, so all processes step together
+        n = distributed.broadcast_int(len(self.interaction_source))
         needed = 1 if force else int(self.tcfg["update_every"])
         if n - self.examples_seen < needed:
             return None
@@ -124,3 +130,30 @@ class OnlineTrainer:
         metrics = self.trainer.train_steps(int(self.tcfg["steps_per_update"]),
                                            progress=self.progress)
         return self._save(metrics)
+
+
+class CheckpointWatcher:
+    """Newest readable numbered checkpoint in a folder, each reported once.
+
+    For a trainer outside ROS (``torchrun -m seg_by_interaction.training`` on a GPU box
+    writing to a shared folder): the checkpoint_announcer node turns what this finds
+    into ModelUpdate messages. A checkpoint that does not verify (still being copied,
+    torn, tampered) is not reported; it is retried on the next poll.
+    """
+
+    def __init__(self, directory: str | Path, after_version: int = 0):
+        self.directory = Path(directory)
+        self.version = int(after_version)
+
+    def poll(self) -> Optional[tuple[int, str, dict]]:
+        """(version, path, extra) of a checkpoint newer than the last reported, else None."""
+        for version, path in reversed(list_checkpoints(self.directory)):
+            if version <= self.version:
+                return None
+            try:
+                extra = read_checkpoint(path)["state"].get("extra", {})
+            except CheckpointError:
+                continue
+            self.version = version
+            return version, str(path), dict(extra)
+        return None

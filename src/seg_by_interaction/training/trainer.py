@@ -21,6 +21,7 @@ from seg_by_interaction.perception.inference import build_model
 from seg_by_interaction.perception.model import DeepMask
 from seg_by_interaction.perception.rsl import robust_targets
 from seg_by_interaction.runtime import apply_runtime
+from seg_by_interaction.training import distributed
 from seg_by_interaction.training.checkpoint import load_checkpoint, save_checkpoint
 from seg_by_interaction.training.dataset import ExampleSource
 from seg_by_interaction.training.sampling import WindowSampler
@@ -50,8 +51,11 @@ class Trainer:
         self.tcfg = cfg["training"]
         self.device = torch.device(device)
         self.model = (model if model is not None else build_model(cfg)).to(self.device)
+        # under torchrun: DDP averages gradients over processes; each draws its own windows
+        self.net = distributed.wrap_model(self.model)
         self.source = source
-        self.rng = np.random.default_rng(int(cfg.get("seed", 0)))
+        seed = int(cfg.get("seed", 0))
+        self.rng = np.random.default_rng(seed if distributed.is_main() else [seed, distributed.rank()])
         self.sampler = WindowSampler(cfg, self.rng)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=learning_rate(self.tcfg["lr_steps"], 0),
@@ -118,7 +122,7 @@ class Trainer:
     # ------------------------------------------------------------------ losses
     def _mask_loss(self, batch):
         x, noisy, clean = batch
-        _, logits = self.model(x)
+        _, logits = self.net(x, heads=("mask",))
         target = noisy
         flip_rate = 0.0
         if self.mode == "rsl" and not bool(clean.all()):
@@ -131,7 +135,7 @@ class Trainer:
 
     def _score_loss(self, batch):
         x, labels = batch
-        scores, _ = self.model(x)
+        scores, _ = self.net(x, heads=("score",))
         return F.binary_cross_entropy_with_logits(scores, labels), len(x)
 
     # ------------------------------------------------------------------ training
@@ -141,12 +145,13 @@ class Trainer:
         if self.source is None or len(self.source) == 0:
             raise ValueError("the trainer has no examples (set_source with a non-empty source)")
         from tqdm import tqdm
-        self.model.train()
+        self.net.train()
         t = self.tcfg
         sums = {"mask_loss": [], "score_loss": [], "rsl_flip_rate": []}
         examples, skipped_mask = 0, 0
         t0 = time.perf_counter()
-        bar = tqdm(range(n), desc=f"train[{self.mode}]", disable=not progress, leave=False)
+        bar = tqdm(range(n), desc=f"train[{self.mode}]", disable=not progress or not distributed.is_main(),
+                   leave=False)
         for _ in bar:
             lr = learning_rate(t["lr_steps"], self.step)
             for group in self.optimizer.param_groups:
@@ -180,7 +185,7 @@ class Trainer:
                                 score=f"{sums['score_loss'][-1]:.3f}")
             if self.step % int(t["log_every"]) == 0:
                 self._log(self._summary(sums, examples, t0, skipped_mask, lr))
-        self.model.eval()
+        self.net.eval()
         summary = self._summary(sums, examples, t0, skipped_mask,
                                 learning_rate(t["lr_steps"], max(self.step - 1, 0)))
         return summary
@@ -193,7 +198,7 @@ class Trainer:
 
     def _log(self, record: dict) -> None:
         self.log.append(record)
-        if self.metrics_path is not None:
+        if self.metrics_path is not None and distributed.is_main():
             with open(self.metrics_path, "a") as f:
                 f.write(json.dumps({"mode": self.mode, **record}) + "\n")
 

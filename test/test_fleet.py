@@ -88,3 +88,36 @@ def test_each_model_update_reaches_every_segmenter(fleet_run):
     assert checkpoints, "the trainer wrote no checkpoint"
     for k, text in logs.items():
         assert "segmenter now runs model v1" in text, (k, text[-2000:] or fleet_run["log"][-3000:])
+
+
+def _roslaunch(*args) -> str:
+    import os
+    out = subprocess.run(["roslaunch", *args], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ))
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize("robots", [0, 1, 3])
+def test_fleet_launch_has_one_namespace_per_robot(robots):
+    nodes = set(_roslaunch("--nodes", "seg_by_interaction", "fleet.launch",
+                           f"robots:={robots}").split())
+    per_robot = {"sim_arena", "segmenter", "grasp_planner", "interaction_coordinator"}
+    expected = {f"/robot{k}/{n}" for k in range(robots) for n in per_robot} | {"/labeler", "/trainer"}
+    assert nodes == expected
+    params = _roslaunch("--dump-params", "seg_by_interaction", "fleet.launch",
+                        f"robots:={robots}", "seed:=10")
+    for k in range(robots):
+        assert f"/robot{k}/sim_arena/seed: {10 + k}" in params
+
+
+def test_external_trainer_and_remote_robot_launches():
+    nodes = _roslaunch("--nodes", "seg_by_interaction", "fleet.launch", "robots:=1",
+                       "trainer:=external", "interactions:=5").split()
+    assert "/checkpoint_announcer" in nodes and "/trainer" not in nodes
+    assert "/loop_monitor" in nodes
+    remote = _roslaunch("--nodes", "seg_by_interaction", "remote_robot.launch", "machine:=arm3",
+                        "address:=127.0.0.1", "env_loader:=/nonexistent/env_loader.sh",
+                        "robot_id:=robot7", "data_dir:=/tmp/shared").split()
+    assert set(remote) == {f"/robot7/{n}" for n in ("sim_arena", "segmenter", "grasp_planner",
+                                                    "interaction_coordinator")}

@@ -44,3 +44,19 @@ def test_unknown_budget_is_refused(tmp_path):
     from seg_by_interaction.experiments.study import run_study
     with pytest.raises(ValueError, match="unknown budget"):
         run_study(load_config(), tmp_path, budget="huge")
+
+
+def test_an_interrupted_run_is_brought_to_its_budget_and_judged_at_it(tmp_path):
+    from seg_by_interaction.experiments.local_loop import run_session
+    from seg_by_interaction.experiments.study import _continue_run, _interactions_done, within_budget
+    from seg_by_interaction.training.online import list_checkpoints
+    base = load_config()
+    cfg = load_config(overrides=base["study"]["budgets"]["tiny"]["overrides"])
+    run_session(cfg, tmp_path, 2, progress=False)           # interrupted after 2
+    _continue_run(cfg, tmp_path, 3, seed=0, mode="rsl", progress=False, human_fraction=0.0)
+    assert _interactions_done(tmp_path) == 3                # 1 more, not 3 more
+    _continue_run(cfg, tmp_path, 3, seed=0, mode="rsl", progress=False, human_fraction=0.0)
+    assert _interactions_done(tmp_path) == 3
+    found = list_checkpoints(tmp_path / "checkpoints")
+    assert within_budget(found, 10) == found
+    assert within_budget(found, 0) == found[:1]             # only the pre-trained model

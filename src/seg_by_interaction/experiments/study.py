@@ -71,10 +71,29 @@ def train_gt_supervised(cfg: dict, data_dir: Path, scenes: int, steps: int, seed
     return str(path)
 
 
-def _run_done(run_dir: Path, interactions: int) -> bool:
+def _interactions_done(run_dir: Path) -> int:
     counter = run_dir / "robot0.next_interaction"
-    return len(list_checkpoints(run_dir / "checkpoints")) > 0 and counter.is_file() and \
-        int(counter.read_text()) >= interactions
+    return int(counter.read_text()) if counter.is_file() else 0
+
+
+def _run_done(run_dir: Path, interactions: int) -> bool:
+    return len(list_checkpoints(run_dir / "checkpoints")) > 0 and \
+        _interactions_done(run_dir) >= interactions
+
+
+def _continue_run(cfg: dict, run_dir: Path, interactions: int, seed: int, mode: str,
+                  progress: bool, human_fraction: float) -> None:
+    """Bring a (possibly interrupted) run up to ``interactions`` interactions in total."""
+    remaining = interactions - _interactions_done(run_dir)
+    if remaining > 0 or not list_checkpoints(run_dir / "checkpoints"):
+        run_session(cfg, run_dir, max(remaining, 0), seed=seed, mode=mode, progress=progress,
+                    human_fraction=human_fraction)
+
+
+def within_budget(found: list[tuple[int, Path]], interactions: int) -> list[tuple[int, Path]]:
+    """The checkpoints trained on at most ``interactions`` interactions: a run that went
+    past its budget (an interrupted run resumed with a larger one) is judged at the budget."""
+    return [(v, p) for v, p in found if checkpoint_progress(p)["interactions_seen"] <= interactions]
 
 
 def _collect(task: dict) -> str:
@@ -83,8 +102,8 @@ def _collect(task: dict) -> str:
     if task["human_scenes"]:
         _gt_scenes(task["cfg"], task["seed"], run_dir, task["human_scenes"], False)
     if not _run_done(run_dir, task["interactions"]):
-        run_session(task["cfg"], run_dir, task["interactions"], seed=task["seed"],
-                    mode=task["mode"], progress=False, human_fraction=task["human_fraction"])
+        _continue_run(task["cfg"], run_dir, task["interactions"], task["seed"], task["mode"],
+                      False, task["human_fraction"])
     return run_dir.name
 
 
@@ -170,12 +189,11 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
             if human:
                 _gt_scenes(scfg, seed, run_dir, int(b["human_scenes"]), progress)
             if not _run_done(run_dir, int(b["interactions"])):
-                run_session(scfg, run_dir, int(b["interactions"]), seed=seed, mode=mode,
-                            progress=progress,
-                            human_fraction=float(sc["human_fraction"]) if human else 0.0)
+                _continue_run(scfg, run_dir, int(b["interactions"]), seed, mode, progress,
+                              float(sc["human_fraction"]) if human else 0.0)
             clock[f"{row} seed {seed}: interactions"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            found = list_checkpoints(run_dir / "checkpoints")
+            found = within_budget(list_checkpoints(run_dir / "checkpoints"), int(b["interactions"]))
             if not found:
                 continue
             final = evaluate_checkpoint(str(found[-1][1]), scfg, test_set, f"{row} s{seed}",
@@ -203,7 +221,8 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
         # the oracle: same network, the step budget of the RSL run, renderer masks
         t0 = time.perf_counter()
         steps = int(scfg["training"]["pretrain_steps"]) + int(scfg["training"]["steps_per_update"]) \
-            * max(len(list_checkpoints(out / "runs" / f"self_sup_rsl_seed{seed}" / "checkpoints")) - 1, 1)
+            * max(len(within_budget(list_checkpoints(out / "runs" / f"self_sup_rsl_seed{seed}" / "checkpoints"),
+                                    int(b["interactions"]))) - 1, 1)
         gt_ckpt = train_gt_supervised(scfg, out / "runs" / f"gt_supervised_seed{seed}",
                                       int(b["gt_scenes"]), steps, seed, progress)
         ev = evaluate_checkpoint(gt_ckpt, scfg, test_set, f"gt-supervised s{seed}", progress)

@@ -4,6 +4,7 @@
     python -m seg_by_interaction.experiments passive    --data-dir DIR
     python -m seg_by_interaction.experiments loop-report --data-dir DIR --eval-json J --out DIR
     python -m seg_by_interaction.experiments study      --budget cpu|tiny --out DIR
+    python -m seg_by_interaction.experiments rearrange  --out DIR [--episodes N] [--checkpoint P ...]
 """
 from __future__ import annotations
 
@@ -71,6 +72,37 @@ def cmd_study(args) -> int:
     return 0
 
 
+def _rearrange_command(args, checkpoints) -> str:
+    """The command line that reproduces this evaluation (checkpoints spelled out)."""
+    parts = [".venv/bin/python -m seg_by_interaction.experiments"]
+    if args.preset != "default":
+        parts.append(f"--preset {args.preset}")
+    parts += [f"--set {o}" for o in args.set or []]
+    parts += ["rearrange", f"--out {args.out}"]
+    parts += [f"--{k} {v}" for k, v in (("episodes", args.episodes), ("seed", args.seed)) if v is not None]
+    parts += [f"--checkpoint {c or 'untrained'}" for c in checkpoints]
+    if args.only:
+        parts.append("--only " + " ".join(args.only))
+    return " ".join(parts)
+
+
+def cmd_rearrange(args) -> int:
+    from seg_by_interaction.rearrangement.evaluation import run_and_report, stage_checkpoints
+    cfg = _cfg(args)
+    if args.checkpoint:
+        checkpoints = [None if c == "untrained" else c for c in args.checkpoint]
+        missing = [c for c in checkpoints if c is not None and not Path(c).is_file()]
+        if missing:
+            raise FileNotFoundError(f"no such checkpoint: {', '.join(missing)}")
+    else:
+        checkpoints = stage_checkpoints(args.checkpoint_dir, args.stages)
+    path = run_and_report(cfg, args.out, episodes=args.episodes, seed=args.seed,
+                          checkpoints=checkpoints, only=args.only or (),
+                          command=_rearrange_command(args, checkpoints))
+    print(path)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seg_by_interaction.experiments",
                                      description=__doc__.splitlines()[0])
@@ -111,6 +143,22 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1,
                    help="learned runs side by side in this many processes (2 on 2 cores)")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("rearrange", help="rearrangement episodes in the arena: GT segments, "
+                                         "learned stages, no-segmentation baseline; report")
+    p.add_argument("--out", required=True)
+    p.add_argument("--episodes", type=int, default=None, help="per method (default: config)")
+    p.add_argument("--seed", type=int, default=None, help="scene seed (default: config)")
+    p.add_argument("--checkpoint", action="append", metavar="PATH|untrained",
+                   help="learned stage to evaluate (repeatable, in order; the last also with "
+                        "the trunk descriptor)")
+    p.add_argument("--checkpoint-dir", default="results/loop/checkpoints",
+                   help="without --checkpoint: take the stages from this run's checkpoints")
+    p.add_argument("--stages", type=int, default=3,
+                   help="untrained + this many - 1 checkpoints spread over the run, newest last")
+    p.add_argument("--only", nargs="+", metavar="METHOD",
+                   help="method keys or kinds (ground_truth, learned, difference) to run")
+    p.set_defaults(func=cmd_rearrange)
 
     args = parser.parse_args(argv)
     try:

@@ -60,3 +60,22 @@ def test_an_interrupted_run_is_brought_to_its_budget_and_judged_at_it(tmp_path):
     found = list_checkpoints(tmp_path / "checkpoints")
     assert within_budget(found, 10) == found
     assert within_budget(found, 0) == found[:1]             # only the pre-trained model
+
+
+def test_loop_report_from_a_run_folder(tmp_path):
+    """The main job's report (scripts/run_loop.sh step 4) from a tiny run's checkpoints."""
+    from seg_by_interaction.experiments.evaluate import ensure_eval_set
+    from seg_by_interaction.experiments.local_loop import run_session
+    from seg_by_interaction.experiments.loop_report import loop_report
+    base = load_config()
+    cfg = load_config(overrides=base["study"]["budgets"]["tiny"]["overrides"])
+    run_session(cfg, tmp_path / "run", 3, progress=False)
+    eval_json = ensure_eval_set(tmp_path / "eval", cfg, "test", seed=0, num_backgrounds=1,
+                                images_per_background=2)
+    report = loop_report(tmp_path / "run", eval_json, cfg, tmp_path / "report", progress=False,
+                         command="pytest")
+    results = json.loads((tmp_path / "report" / "results.json").read_text())
+    for row in ("bottom_up", "bottom_up_tuned", "self_sup_rsl", "self_sup_rsl_no_refine"):
+        assert results["table"][row]["runs"], row
+    assert results["ap_vs_interactions"]["self_sup_rsl"][0]["interactions"] == 0
+    assert "masks not snapped to superpixels" in report.read_text()

@@ -60,6 +60,8 @@ TABLE_ROWS = {  # key: (label, supervision)
     "gt_supervised": ("GT-supervised (same network and budget)", "arena ground-truth masks"),
     "self_sup_ce": ("Self-supervised, cross-entropy", "self-supervised"),
     "self_sup_rsl": ("Self-supervised, robust set loss", "self-supervised"),
+    "self_sup_rsl_no_refine": ("Self-supervised, robust set loss, masks not snapped to superpixels",
+                               "self-supervised (ablation)"),
     "self_sup_human": ("Self-supervised + human (small GT set)", "semi-supervised"),
 }
 GENERALISATION_CELLS = {  # key: (objects, backgrounds)

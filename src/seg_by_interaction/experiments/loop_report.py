@@ -6,6 +6,7 @@ multi-method study lives in ``study.py`` and writes the same kind of report.
 """
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Optional
@@ -81,6 +82,12 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
     results["ap_vs_interactions"]["self_sup_rsl"] = curve
     if last is not None:
         results["table"]["self_sup_rsl"] = {"runs": [run_entry(last, seed)]}
+        if cfg["inference"]["refine"]["enabled"]:   # ablation: the network's own mask edges
+            raw = copy.deepcopy(cfg)
+            raw["inference"]["refine"]["enabled"] = False
+            ev = evaluate_checkpoint(str(chosen[-1][1]), raw, eval_set, "no superpixel snapping",
+                                     progress)
+            results["table"]["self_sup_rsl_no_refine"] = {"runs": [run_entry(ev, seed)]}
         results["pr_curves"]["self_sup_rsl"] = curve_entry(last, thresholds)
         evaluations["self_sup_rsl"] = last
         results["recall_at_precision"] = {

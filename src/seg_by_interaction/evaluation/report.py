@@ -64,6 +64,7 @@ TABLE_ROWS = {  # key: (label, supervision)
                                "self-supervised (ablation)"),
     "self_sup_human": ("Self-supervised + human (small GT set)", "semi-supervised"),
 }
+ABLATION_ROWS = {"self_sup_rsl_no_refine"}
 GENERALISATION_CELLS = {  # key: (objects, backgrounds)
     "train_objects/train_backgrounds": ("train", "train"),
     "train_objects/test_backgrounds": ("train", "test"),
@@ -191,6 +192,8 @@ def _table_md(results: dict, thresholds: list[str]) -> list[str]:
     for key in keys:
         label, supervision = TABLE_ROWS.get(key, (key, ""))
         runs = table.get(key, {}).get("runs", [])
+        if not runs and key in ABLATION_ROWS:   # optional extras are listed only when run
+            continue
         cells = [_fmt(_values(runs, p, t)) for p in PROTOCOLS for t in thresholds]
         seeds = (", ".join("-" if r.get("seed") is None else str(r["seed"]) for r in runs)
                  if runs else NOT_RUN)

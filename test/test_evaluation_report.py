@@ -76,3 +76,13 @@ def test_missing_parts_say_not_run_and_json_round_trip(tmp_path):
     text = (tmp_path / "out" / "report.md").read_text()
     assert text.count("_not run_") == 6  # curves, PR, recall, generalisation, qualitative, wall clock
     assert not list((tmp_path / "out").glob("*.png"))
+
+
+def test_wall_clock_total_is_not_counted_twice(tmp_path):
+    from seg_by_interaction.evaluation.report import write_report
+    results = {"meta": {"title": "t", "wall_clock_s": {"a": 1.0, "b": 2.0, "total": 3.5}},
+               "table": {}}
+    text = write_report(results, tmp_path).read_text()
+    assert "| **total** | 3.5 |" in text and "| total |" not in text
+    results["meta"]["wall_clock_s"] = {"a": 1.0, "b": 2.0}
+    assert "| **total** | 3.0 |" in write_report(results, tmp_path).read_text()

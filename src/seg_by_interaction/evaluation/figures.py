@@ -40,7 +40,8 @@ def _save(fig, path: Path, dpi: int) -> Path:
 
 def ap_vs_interactions(series: dict, reference: dict, labels: dict, thresholds: list[str],
                        path: Path, dpi: int) -> Path:
-    """AP against the number of interactions (paper Fig. 3a), mean ± std over seeds.
+    """AP against the number of interactions (paper Fig. 3a), mean ± std over seeds
+    (each seed's own curve in grey behind).
 
     ``series``: row key -> list of {"interactions", "seed", "ap"}; ``reference``:
     row key -> list of AP dicts drawn as horizontal lines (baselines).
@@ -50,15 +51,24 @@ def ap_vs_interactions(series: dict, reference: dict, labels: dict, thresholds: 
         for ti, thr in enumerate(thresholds):
             ax = axes[pi][ti]
             for key, points in series.items():
-                by_n: dict[int, list[float]] = {}
+                # seeds checkpoint at slightly different interaction counts: the i-th
+                # checkpoint of every seed forms one point (x = their mean count)
+                per_seed: dict = {}
                 for p in points:
                     value = p["ap"].get(protocol, {}).get(thr)
                     if value is not None:
-                        by_n.setdefault(int(p["interactions"]), []).append(100 * value)
-                if not by_n:
+                        per_seed.setdefault(p.get("seed"), []).append((int(p["interactions"]), 100 * value))
+                if not per_seed:
                     continue
-                xs = sorted(by_n)
-                stats = np.array([_mean_std(by_n[x]) for x in xs])
+                by_rank: dict[int, list[tuple[int, float]]] = {}
+                for seed_points in per_seed.values():
+                    seed_points.sort()
+                    if len(per_seed) > 1:
+                        ax.plot(*zip(*seed_points), color="gray", alpha=0.35, linewidth=0.8)
+                    for i, xy in enumerate(seed_points):
+                        by_rank.setdefault(i, []).append(xy)
+                xs = [float(np.mean([x for x, _ in by_rank[i]])) for i in sorted(by_rank)]
+                stats = np.array([_mean_std([y for _, y in by_rank[i]]) for i in sorted(by_rank)])
                 ax.plot(xs, stats[:, 0], marker="o", label=labels.get(key, key))
                 ax.fill_between(xs, stats[:, 0] - stats[:, 1], stats[:, 0] + stats[:, 1], alpha=0.2)
             for key, aps in reference.items():

@@ -22,29 +22,13 @@ import numpy as np
 
 
 def fleet_rate(master, tmp: Path, arenas: int, interactions: int, timeout: float) -> float:
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from seg_by_interaction.ros.testing import ManagedProcess, interaction_marks
     data = tmp / f"fleet{arenas}"
     counters = [data / f"robot{k}.next_interaction" for k in range(arenas)]
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "fleet.launch", f"robots:={arenas}",
                            f"interactions:={interactions}", f"data_dir:={data}", "trainer:=none"],
                           master.env, tmp / f"fleet{arenas}.log")
-    marks: dict[int, float] = {}
-    total = arenas * interactions
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and proc.alive:
-            done = 0
-            for c in counters:
-                try:
-                    done += int(c.read_text())
-                except (FileNotFoundError, ValueError):
-                    pass
-            marks.setdefault(done, time.monotonic())
-            if done >= total:
-                break
-            time.sleep(0.05)
-    finally:
-        proc.stop()
+    marks = interaction_marks(proc, counters, arenas * interactions, timeout)
     done = max(marks) if marks else 0
     first = min((n for n in marks if n > 0), default=None)
     if first is None or done - first < 1:

@@ -11,32 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 
 def measure(master, tmp: Path, interactions: int, train: bool, timeout: float) -> float:
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from seg_by_interaction.ros.testing import ManagedProcess, interaction_marks
     data = tmp / ("train" if train else "paused")
     counter = data / "robot0.next_interaction"
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
                            f"interactions:={interactions}", f"data_dir:={data}",
                            f"train:={'true' if train else 'false'}"],
                           master.env, tmp / f"launch_{'train' if train else 'paused'}.log")
-    marks: dict[int, float] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and proc.alive:
-            try:
-                n = int(counter.read_text())
-            except (FileNotFoundError, ValueError):
-                n = 0
-            marks.setdefault(n, time.monotonic())
-            if n >= interactions:
-                break
-            time.sleep(0.05)
-    finally:
-        proc.stop()
+    marks = interaction_marks(proc, [counter], interactions, timeout)
     done = max(marks) if marks else 0
     if done < 2 or 1 not in marks:
         raise RuntimeError(f"the loop made {done} interactions; log: {proc.log()[-3000:]}")

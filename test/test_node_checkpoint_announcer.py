@@ -57,3 +57,12 @@ def test_announcer_node_publishes_new_checkpoints(ros_node, launch, tmp_path):
         assert got[0].examples_seen == 7
     finally:
         sub.unregister()
+
+
+def test_choose_checkpoint_for_a_starting_node(tmp_path):
+    from seg_by_interaction.training.online import choose_checkpoint
+    assert choose_checkpoint("", "") == (0, None)
+    assert choose_checkpoint("", str(tmp_path)) == (0, None)          # empty folder: untrained
+    path = _write_checkpoint(tmp_path, 2)
+    assert choose_checkpoint("", str(tmp_path)) == (2, path)          # newest numbered one
+    assert choose_checkpoint("/x/model.pt", str(tmp_path)) == (0, "/x/model.pt")

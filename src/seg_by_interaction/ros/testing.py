@@ -112,3 +112,27 @@ def wait_for_topic(name: str, timeout: float = 30.0) -> None:
 def wait_for_service(name: str, timeout: float = 30.0) -> None:
     import rospy
     rospy.wait_for_service(name, timeout=timeout)
+
+
+def interaction_marks(proc: ManagedProcess, counters: Sequence[Path], total: int,
+                      timeout: float, period: float = 0.05) -> dict[int, float]:
+    """While ``proc`` runs: {n: monotonic time the coordinators' on-disk counters
+    (``<robot>.next_interaction``, summed) first read n}, until they reach ``total``.
+    ``proc`` is stopped on return. For benchmarks timing a launched loop."""
+    marks: dict[int, float] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.alive:
+            done = 0
+            for counter in counters:
+                try:
+                    done += int(Path(counter).read_text())
+                except (FileNotFoundError, ValueError):
+                    pass
+            marks.setdefault(done, time.monotonic())
+            if done >= total:
+                break
+            time.sleep(period)
+    finally:
+        proc.stop()
+    return marks

@@ -39,6 +39,16 @@ def latest_checkpoint(directory: str | Path) -> Optional[tuple[int, str]]:
     return (found[-1][0], str(found[-1][1])) if found else None
 
 
+def choose_checkpoint(checkpoint: str = "", checkpoint_dir: str = "") -> tuple[int, Optional[str]]:
+    """(version, path) a node starts from: an explicit ``checkpoint`` (version 0: not a
+    numbered one), else the newest in ``checkpoint_dir`` (resume after a respawn), else
+    (0, None) for an untrained model."""
+    if checkpoint:
+        return 0, str(checkpoint)
+    found = latest_checkpoint(checkpoint_dir) if checkpoint_dir else None
+    return found if found is not None else (0, None)
+
+
 @dataclass
 class ModelUpdateInfo:
     version: int

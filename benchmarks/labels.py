@@ -22,6 +22,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a few interactions (< 30 s)")
     ap.add_argument("--n", type=int, default=40, help="interactions")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--arena", choices=("default", "procedural"), default="default",
+                    help="procedural: the generated patterns and primitives (the arena before photographs)")
     args = ap.parse_args()
     n = 4 if args.quick else args.n
 
@@ -40,7 +42,8 @@ def main() -> int:
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
     from seg_by_interaction.types import Pose2D
 
-    cfg = load_config(overrides={"labeling.pair1_negatives": True})
+    from seg_by_interaction.sim.presets import arena_overrides
+    cfg = load_config(overrides={"labeling.pair1_negatives": True, **arena_overrides(args.arena)})
     rng = np.random.default_rng(args.seed)
     arena = Arena(cfg, seed=args.seed, split="train")
     robot = SimRobot(arena)

@@ -4,6 +4,8 @@
 #   2. .venv (with --system-site-packages, so rospy/cv_bridge stay visible) + Python deps.
 #   3. The catkin workspace .catkin_ws (src/ links this repo), built out of the source tree.
 #   4. A .pth file so that .venv/bin/python imports seg_by_interaction and its messages.
+#   5. The realistic arena's asset library (photos + textured meshes from installed packages),
+#      built once into ~/.cache/seg_by_interaction/assets (or $SBI_ASSET_DIR).
 # Each step is skipped when its inputs did not change, so a second run takes seconds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,21 +30,26 @@ DEBIAN_ROS_PACKAGES=(catkin ros-message-generation ros-message-runtime python3-r
   python3-geometry-msgs python3-actionlib-msgs libstd-msgs-dev libsensor-msgs-dev
   libgeometry-msgs-dev libactionlib-msgs-dev ros-image-view python3-venv python3-dev
   build-essential cmake)
+# Textured table-top models for the arena (Debian and Ubuntu: sweethome3d-furniture, 120 MB,
+# no dependencies); needed whichever ROS is used.
+ASSET_PACKAGES=(sweethome3d-furniture)
+WANTED=("${ASSET_PACKAGES[@]}")
 if [ -n "$ROS_SETUP" ]; then
   say "using the existing ROS 1 install at $(dirname "$ROS_SETUP")"
   set +u; source "$ROS_SETUP"; set -u
 else
-  missing=()
-  for p in "${DEBIAN_ROS_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${#missing[@]} Debian packages (ROS 1 from Debian bookworm)"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    say "Debian ROS packages present"
-  fi
+  WANTED+=("${DEBIAN_ROS_PACKAGES[@]}")
+fi
+missing=()
+for p in "${WANTED[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${#missing[@]} Debian packages (ROS 1 from Debian bookworm, arena models)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present"
 fi
 
 # ---------------------------------------------------------------- 2. venv
@@ -51,11 +58,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV"
   "$SYS_PY" -m venv --system-site-packages "$VENV"
 fi
-REQ_HASH=$(sha256sum requirements.txt | cut -d' ' -f1)
+REQ_HASH=$(cat requirements.txt requirements-assets.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$REQ_HASH" ]; then
   say "installing Python requirements into .venv (first time: a few minutes)"
   "$VENV/bin/python" -m pip install -q -r requirements.txt >"$VENV/pip.log" 2>&1 \
     || { tail -30 "$VENV/pip.log"; echo "[setup] pip install failed (log: $VENV/pip.log)"; exit 1; }
+  # asset-only packages: their files, not their (simulator) dependencies
+  "$VENV/bin/python" -m pip install -q --no-deps -r requirements-assets.txt >>"$VENV/pip.log" 2>&1 \
+    || { tail -30 "$VENV/pip.log"; echo "[setup] pip install of the asset packages failed (log: $VENV/pip.log)"; exit 1; }
   echo "$REQ_HASH" > "$VENV/.requirements.sha256"
 else
   say "Python requirements up to date"
@@ -100,4 +110,9 @@ DEVEL_PY=$(ls -d "$WS"/devel/lib/python3*/dist-packages | head -n1)
 echo "$DEVEL_PY" > "$SITE/seg_by_interaction_devel.pth"
 "$VENV/bin/python" -c 'import seg_by_interaction.msg, seg_by_interaction.srv, seg_by_interaction.msg._PickPlaceAction' \
   || { echo "[setup] generated messages do not import"; exit 1; }
+# ---------------------------------------------------------------- 5. arena assets
+# Cached by a key over the builder, its settings and the sources: seconds when present,
+# ~1 min the first time (decimation, convex decomposition, a render check per model).
+"$VENV/bin/python" -m seg_by_interaction.sim.assets build \
+  || { echo "[setup] building the arena's asset library failed"; exit 1; }
 say "ready: .venv/bin/python imports seg_by_interaction; source scripts/env.sh for ROS tools"

@@ -26,6 +26,7 @@ from typing import Mapping, Optional
 import cv2
 import numpy as np
 from scipy import ndimage
+from skimage import filters
 
 from seg_by_interaction.config import load_config
 
@@ -104,9 +105,17 @@ def change_map(before: np.ndarray, after: np.ndarray, cfg: Optional[Mapping] = N
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     texture = cv2.GaussianBlur(np.hypot(gx, gy), (0, 0), float(c["texture_sigma"]))
-    return ((chroma > float(c["chroma_threshold"]))
-            | (np.abs(grey) > float(c["luminance_threshold"]))
-            | (texture > float(c["texture_threshold"])))
+    # evidence of a changed material, 1.0 = at a cue's threshold
+    score = np.maximum.reduce([chroma / float(c["chroma_threshold"]),
+                               np.abs(grey) / float(c["luminance_threshold"]),
+                               texture / float(c["texture_threshold"])])
+    low = float(c["hysteresis_low"])
+    if low >= 1.0:
+        return score > 1.0
+    # hysteresis: weaker evidence counts where it connects to a sure change (an object
+    # that resembles the table is found whole from its sure edges; isolated weak noise,
+    # or a soft shadow apart from any change, is not)
+    return filters.apply_hysteresis_threshold(score, low, 1.0)
 
 
 def clean_change(changed: np.ndarray, cfg: Optional[Mapping] = None) -> np.ndarray:

@@ -4,7 +4,8 @@ swappable table textures, 4-8 objects dropped at random, a floating gripper.
 Deterministic given the seed: the same seed and the same calls give bit-identical
 images (PyBullet DIRECT + the TinyRenderer are deterministic; all randomness comes
 from numpy generators seeded here). Lighting is jittered on every render so that
-difference images see real nuisance change between shots.
+difference images see real nuisance change between shots, and every shot gets a
+camera's own exposure change and sensor noise (photographed surfaces make both visible).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import numpy as np
 import pybullet as p
 
 from seg_by_interaction.cameras.model import CameraModel
-from seg_by_interaction.sim.backgrounds import SPLITS, BackgroundLibrary
+from seg_by_interaction.sim.assets.loading import MeshShapeCache
+from seg_by_interaction.sim.backgrounds import SPLITS, BackgroundLibrary, augment, table_image
 from seg_by_interaction.sim.camera_layout import make_cameras
 from seg_by_interaction.sim.gripper import FloatingGripper
 from seg_by_interaction.sim.objects import ObjectLibrary, ObjectSpec, object_texture, spawn
@@ -41,6 +43,8 @@ class Arena:
         self.split = split
         self.rng = np.random.default_rng((self.seed, 11))        # scenes, placements, backgrounds
         self.light_rng = np.random.default_rng((self.seed, 12))  # lighting jitter per render
+        self.noise_rng = np.random.default_rng((self.seed, 13))  # exposure and sensor noise per shot
+        self._noise_bank: Optional[np.ndarray] = None
         self.backgrounds = BackgroundLibrary(cfg)
         self.objects = ObjectLibrary(cfg)
         self.object_split = split
@@ -57,7 +61,8 @@ class Arena:
         self.gripper = FloatingGripper(self.cid, cfg, list(map(float, self.r["home_position"])))
         self._bodies: dict[int, tuple[int, ObjectSpec]] = {}   # arena object id -> (body, spec)
         self._textures: dict[str, int] = {}
-        self._bg_textures: dict[int, int] = {}
+        self._bg_textures: dict[tuple[int, int], int] = {}     # (background, variant) -> texture id
+        self._mesh_shapes = MeshShapeCache(self.cid, self.objects.mesh_root or Path("/"))
         self._scale_fit: dict[str, float] = {}
         self._steps = 0
         self.background_index: Optional[int] = None
@@ -94,31 +99,39 @@ class Arena:
 
     # ------------------------------------------------------------ backgrounds
     def set_background(self, index: Optional[int] = None) -> int:
-        """Swap the table texture; None = a random background of this arena's split.
-        Returns the library index used."""
+        """Swap the table texture; None = a random background of this arena's split
+        (a training arena then also draws one of the photo's augmented variants; an
+        explicit index always shows the photo as it is). Returns the library index."""
+        variant = 0
         if index is None:
             pool = [i for i, b in enumerate(self.backgrounds.items) if b.split == self.background_split]
             if not pool:
                 raise ValueError(f"no backgrounds in split {self.background_split!r}")
             index = pool[int(self.rng.integers(0, len(pool)))]
+            if self.background_split == "train":
+                variant = int(self.rng.integers(0, int(self.a["backgrounds"]["augment"]["variants"]) + 1))
         if not 0 <= index < len(self.backgrounds):
             raise ValueError(f"background index {index} out of range 0..{len(self.backgrounds) - 1}")
-        tex = self._bg_textures.get(index)
+        tex = self._bg_textures.get((index, variant))
         if tex is None:
             img = self.backgrounds[index].image()
-            reps = max(1, math.ceil(float(self.a["table_size"]) / float(self.a["table_texture_metres"])))
-            tiled = np.tile(img, (reps, reps, 1))
-            path = self._tmp / f"bg_{index}.png"
-            cv2.imwrite(str(path), cv2.cvtColor(tiled, cv2.COLOR_RGB2BGR))
+            if variant:
+                rng = np.random.default_rng((int(self.a["library_seed"]), 7, index, variant))
+                img = augment(img, rng, self.a["backgrounds"]["augment"])
+            img = table_image(img, float(self.a["table_size"]), float(self.a["table_texture_metres"]))
+            path = self._tmp / f"bg_{index}_{variant}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
             tex = p.loadTexture(str(path), physicsClientId=self.cid)
-            self._bg_textures[index] = tex
+            path.unlink(missing_ok=True)
+            self._bg_textures[(index, variant)] = tex
         p.changeVisualShape(self.table, -1, textureUniqueId=tex, physicsClientId=self.cid)
         self.background_index = index
+        self.background_variant = variant
         return index
 
     # ------------------------------------------------------------ objects
     def _texture_for(self, spec: ObjectSpec) -> Optional[int]:
-        if spec.texture is None or spec.path is not None:
+        if spec.texture is None or spec.path is not None or spec.mesh is not None:
             return None
         if spec.name not in self._textures:
             size = int(self.a["objects"]["texture_size"])
@@ -134,14 +147,15 @@ class Arena:
 
     def _spawn(self, spec: ObjectSpec, pos, orn) -> int:
         limit = float(self.a["objects"]["max_short_side"])
-        if spec.path is not None and spec.family != "user" and spec.name not in self._scale_fit:
+        if spec.mesh is None and spec.path is not None and spec.family != "user" \
+                and spec.name not in self._scale_fit:
             body = spawn(spec, self.cid, [0, 0, -5], [0, 0, 0, 1])
             short, long_ = self._footprint(body)
             p.removeBody(body, physicsClientId=self.cid)
             self._scale_fit[spec.name] = min(1.0, 0.9 * limit / max(short, 1e-6), 1.6 * limit / max(long_, 1e-6))
         scale = self._scale_fit.get(spec.name, 1.0)
         fitted = spec if scale == 1.0 else ObjectSpec(**{**spec.__dict__, "scale": spec.scale * scale})
-        body = spawn(fitted, self.cid, pos, orn, self._texture_for(spec))
+        body = spawn(fitted, self.cid, pos, orn, self._texture_for(spec), meshes=self._mesh_shapes)
         fr = self.a["friction"]
         p.changeDynamics(body, -1, lateralFriction=fr["lateral"], rollingFriction=fr["rolling"],
                          spinningFriction=fr["spinning"], physicsClientId=self.cid)
@@ -153,7 +167,7 @@ class Arena:
         for spec in self.objects.items:
             if spec.family != "user":
                 continue
-            body = spawn(spec, self.cid, [0, 0, -5], [0, 0, 0, 1])
+            body = spawn(spec, self.cid, [0, 0, -5], [0, 0, 0, 1], meshes=self._mesh_shapes)
             short, _ = self._footprint(body)
             p.removeBody(body, physicsClientId=self.cid)
             if short > limit:
@@ -243,8 +257,26 @@ class Arena:
                     lightAmbientCoeff=float(L["ambient"]) * k, lightDiffuseCoeff=float(L["diffuse"]) * k,
                     lightSpecularCoeff=float(L["specular"]), shadow=int(bool(L["shadow"])))
 
+    def _sensor(self, rgb: np.ndarray) -> np.ndarray:
+        """What a camera makes of the rendered light: its exposure for this shot (auto-
+        exposure drifts a little between shots) and read + shot noise. The noise is cut
+        from a bank drawn once (a fresh draw per shot costs 4x the render's share)."""
+        n = self.a["sensor"]
+        if self._noise_bank is None or len(self._noise_bank) < 2 * rgb.size:
+            self._noise_bank = self.noise_rng.standard_normal(2 * rgb.size, dtype=np.float32)
+            levels = np.arange(256, dtype=np.float32)
+            self._noise_sigma = np.sqrt(float(n["read_noise"]) ** 2 + float(n["shot_noise"]) ** 2 * levels)
+        gain = 1.0 + float(self.noise_rng.normal(0, float(n["exposure_jitter"])))
+        start = int(self.noise_rng.integers(0, len(self._noise_bank) - rgb.size + 1))
+        noise = self._noise_bank[start:start + rgb.size].reshape(rgb.shape)
+        x = rgb.astype(np.float32)
+        x *= gain
+        x += noise * self._noise_sigma[rgb]
+        np.clip(x, 0, 255, out=x)
+        return (x + 0.5).astype(np.uint8)
+
     def render(self, include_ground_truth: bool = False) -> Frames:
-        """One shot of all four cameras (lighting jittered a little per shot)."""
+        """One shot of all four cameras (lighting, exposure and sensor noise vary per shot)."""
         light = self._light()
         lut_size = max([b for b, _ in self._bodies.values()] + [self.gripper.body, self.table]) + 2
         lut = np.zeros(lut_size, np.int32)
@@ -255,7 +287,7 @@ class Arena:
             w, h = cam.model.width, cam.model.height
             _, _, rgba, _, seg = p.getCameraImage(w, h, cam.view, cam.projection, renderer=p.ER_TINY_RENDERER,
                                                   physicsClientId=self.cid, **light)
-            images.append(np.ascontiguousarray(np.asarray(rgba, np.uint8).reshape(h, w, 4)[:, :, :3]))
+            images.append(self._sensor(np.asarray(rgba, np.uint8).reshape(h, w, 4)[:, :, :3]))
             if include_ground_truth:
                 gts.append(lut[np.asarray(seg, np.int64).reshape(h, w) + 1])
         return Frames(images=images, stamp=self.time, cameras=self.cameras,
@@ -273,14 +305,15 @@ class Arena:
 
     # ------------------------------------------------------------ gripper motion
     def move_gripper(self, position, yaw: Optional[float] = None, seconds: Optional[float] = None,
-                     should_stop=None) -> bool:
-        """Straight-line smoothstep move of the palm; False if ``should_stop`` fired."""
+                     should_stop=None, speed: Optional[float] = None) -> bool:
+        """Straight-line smoothstep move of the palm (at ``speed``, default robot.sim.speed);
+        False if ``should_stop`` fired."""
         start, yaw0 = self.gripper.position.copy(), self.gripper.yaw
         goal = np.asarray(position, float)
         yaw1 = yaw0 if yaw is None else yaw0 + (float(yaw) - yaw0 + np.pi) % (2 * np.pi) - np.pi
         if seconds is None:
             dist = float(np.linalg.norm(goal - start)) + 0.05 * abs(yaw1 - yaw0)
-            seconds = max(float(self.r["min_move_seconds"]), dist / float(self.r["speed"]))
+            seconds = max(float(self.r["min_move_seconds"]), dist / float(speed or self.r["speed"]))
         n = max(1, int(round(seconds / self.dt)))
         for i in range(1, n + 1):
             s = smoothstep(i / n)

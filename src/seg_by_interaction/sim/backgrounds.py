@@ -1,9 +1,14 @@
-"""Table-top textures: procedurally generated families plus user-supplied images.
+"""Table-top surfaces: photographs from installed packages (the default), generated
+pattern families (an option), and user-supplied images.
 
-Backgrounds are generated at run time from a fixed library seed (nothing is
-downloaded), so every run and every machine sees the same library and the same
-train/val/test split. Families differ in structure (grain, grid, weave, blobs,
-cells) so the held-out split tests generalisation to unseen surfaces.
+Photographs come from the asset library (``sim/assets``: metaworld's and robosuite's
+surface photos, 8-bit RGB, near-duplicates grouped); the generated families are
+drawn from the library seed at run time. Either way every run and every machine sees
+the same library and the same train/val/test split, and no photograph (or copy of
+one) is in two splits. ``table_image`` turns a surface into the table's texture: the
+photo covers the part of the table the cameras see, once, with no repeat; beyond it
+the picture is mirrored so no seam shows. Training scenes may see a photo cropped,
+turned and colour-jittered (``augment``); val/test photos are always shown as they are.
 """
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
-SPLITS = ("train", "val", "test")
+from seg_by_interaction.sim.splits import SPLITS, split_groups
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -25,6 +31,8 @@ class Background:
     split: str
     make: Callable[[], np.ndarray]      # -> RGB uint8 [S, S, 3]
     path: Optional[str] = None           # user-supplied file, if any
+    group: str = ""                      # copies of one photograph share a group (never split apart)
+    source: Optional[dict] = None        # provenance of a photograph (package, licence, file)
 
     def image(self) -> np.ndarray:
         return self.make()
@@ -153,19 +161,6 @@ def _finish(img: np.ndarray) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def split_indices(n: int, counts: list[int], seed: int) -> dict[str, list[int]]:
-    """A deterministic shuffle of range(n) cut into train/val/test of the given sizes."""
-    if sum(counts) > n:
-        raise ValueError(f"split sizes {counts} need {sum(counts)} items, library has {n}")
-    order = np.random.default_rng(seed).permutation(n).tolist()
-    out, start = {}, 0
-    for name, count in zip(SPLITS, counts):
-        out[name] = sorted(order[start:start + count])
-        start += count
-    out["train"] = sorted(out["train"] + order[start:])   # any surplus trains
-    return out
-
-
 def load_user_image(path: str | Path, min_px: int) -> np.ndarray:
     """Read a user background; clear errors for anything unusable."""
     p = Path(path)
@@ -194,36 +189,113 @@ def _expand(paths, suffixes) -> list[Path]:
     return out
 
 
+MATERIALS = ("wood", "plaster", "marble", "granite", "metal", "steel", "brick", "tile", "floor", "fabric",
+             "felt", "clay", "dirt", "ceramic", "navy")
+
+
+def material_of(name: str) -> str:
+    """A photograph's material from its file name (wood, plaster, ...), for reports."""
+    low = name.lower()
+    for m in MATERIALS:
+        if m in low:
+            return {"steel": "metal", "floor": "tile", "navy": "fabric"}.get(m, m)
+    return "other"
+
+
+def _photo_loader(path: Path):
+    def load() -> np.ndarray:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"surface photo {path} is missing or damaged: delete its asset library folder "
+                             f"({path.parent.parent}) to rebuild it")
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return load
+
+
+def square_photo(img: np.ndarray, px: int) -> np.ndarray:
+    """The centre square of ``img`` at ``px`` x ``px`` (table textures are square)."""
+    h, w = img.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    crop = img[y0:y0 + side, x0:x0 + side]
+    return cv2.resize(crop, (px, px), interpolation=cv2.INTER_AREA if side > px else cv2.INTER_CUBIC)
+
+
+def augment(img: np.ndarray, rng: np.random.Generator, jitter: dict) -> np.ndarray:
+    """A training variant of a surface: a random square crop (zoom), a quarter turn
+    and flip, and small brightness / contrast / saturation / hue changes."""
+    h = img.shape[0]
+    lo, hi = (float(v) for v in jitter["crop"])
+    side = max(8, int(round(h * rng.uniform(lo, hi))))
+    y0, x0 = (int(rng.integers(0, h - side + 1)) for _ in range(2))
+    out = cv2.resize(img[y0:y0 + side, x0:x0 + side], (h, h), interpolation=cv2.INTER_CUBIC)
+    out = np.rot90(out, int(rng.integers(0, 4)))
+    if rng.random() < 0.5:
+        out = out[:, ::-1]
+    hsv = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-1, 1) * float(jitter["hue_deg"]) / 2) % 180
+    hsv[..., 1] *= 1 + rng.uniform(-1, 1) * float(jitter["saturation"])
+    hsv = np.clip(hsv, 0, [180, 255, 255])
+    rgb = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+    mean = rgb.mean()
+    rgb = (rgb - mean) * (1 + rng.uniform(-1, 1) * float(jitter["contrast"])) + mean
+    rgb *= 1 + rng.uniform(-1, 1) * float(jitter["brightness"])
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def table_image(img: np.ndarray, table_size: float, texture_metres: float) -> np.ndarray:
+    """The whole table's texture: ``img`` covers the central ``texture_metres`` once
+    (all the cameras see), mirrored outwards to ``table_size`` so no seam shows."""
+    s = img.shape[0]
+    total = int(round(s * float(table_size) / float(texture_metres)))
+    pad = max(0, (total - s) // 2)
+    if pad == 0:
+        return img
+    return cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+
+
 class BackgroundLibrary:
     """All backgrounds with their split; ``split(name)`` lists one split."""
 
     def __init__(self, cfg: dict):
         a = cfg["arena"]
+        b = a["backgrounds"]
         self.size = int(a["background_size"])
         seed = int(a["library_seed"])
         counts = list(a["splits"]["backgrounds"])
-        n = sum(counts)
+        pool: list[Background] = []
+        if b["photos"]:
+            from seg_by_interaction.sim.assets.build import ensure_library
+            manifest = ensure_library(cfg)
+            root = Path(manifest["root"])
+            for entry in manifest["surfaces"]:
+                pool.append(Background(
+                    name=entry["name"], family=material_of(entry["name"]), split="",
+                    make=_photo_loader(root / entry["file"]), group=entry["group"],
+                    source={k: entry[k] for k in ("package", "version", "licence", "source")}))
         families = list(FAMILIES)
-        items: list[Background] = []
-        for i in range(n):
+        for i in range(int(b["procedural"])):
             fam = families[i % len(families)]
             item_seed = (seed, 1, i)
-            items.append(Background(
-                name=f"{fam}_{i // len(families):02d}", family=fam, split="",
+            name = f"{fam}_{i // len(families):02d}"
+            pool.append(Background(
+                name=name, family=fam, split="", group=name,
                 make=lambda f=FAMILIES[fam], s=item_seed: _finish(f(np.random.default_rng(s), self.size))))
-        for split_name, idx in split_indices(n, counts, seed + 1).items():
-            for i in idx:
-                items[i].split = split_name
+        splits = split_groups([bg.group for bg in pool], counts, seed + 1)
+        items = []
+        for bg, split in zip(pool, splits):
+            if split is not None:
+                bg.split = split
+                items.append(bg)
         user_split = a.get("user_background_split", "train")
         if user_split not in SPLITS:
             raise ValueError(f"arena.user_background_split must be one of {SPLITS}, got {user_split!r}")
         min_px = int(a["min_background_px"])
+        photo_px = int(a["assets"]["surfaces"]["texture_px"])
         for p in _expand(a.get("user_backgrounds"), IMAGE_SUFFIXES):
             load_user_image(p, min_px)          # validate now: fail early with a clear message
-            items.append(Background(name=f"user:{p.name}", family="user", split=user_split,
-                                    make=lambda p=p: cv2.resize(load_user_image(p, min_px),
-                                                                (self.size, self.size),
-                                                                interpolation=cv2.INTER_AREA),
+            items.append(Background(name=f"user:{p.name}", family="user", split=user_split, group=f"user:{p}",
+                                    make=lambda p=p: square_photo(load_user_image(p, min_px), photo_px),
                                     path=str(p)))
         self.items = items
 

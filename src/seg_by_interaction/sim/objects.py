@@ -1,9 +1,12 @@
-"""The object library: procedural shapes, scaled pybullet_data models, user files.
+"""The object library: real textured meshes (the default), procedural shapes and
+scaled pybullet_data models (options), and user files.
 
-Every object is described by an ``ObjectSpec`` decided once from the library seed
-(shape, size, colour, texture), so object k is the same object in every run and
-the train/val/test split is fixed. ``spawn`` builds it in a PyBullet client.
-Sizes are chosen so that every object fits between the open jaws.
+Real objects come from the asset library (``sim/assets``: Sweet Home 3D's and
+robosuite's textured models, gripper-sized, decimated, convex-decomposed); every
+object is an ``ObjectSpec`` decided once from the library seed, so object k is the
+same object in every run and the train/val/test split is fixed (models of the same
+kind, two wine bottles say, share a group and a split). ``spawn`` builds one in a
+PyBullet client. Every object fits between the open jaws.
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ import numpy as np
 import pybullet as p
 import pybullet_data
 
-from seg_by_interaction.sim.backgrounds import SPLITS, split_indices
+from seg_by_interaction.sim.assets.loading import MeshShapeCache
+from seg_by_interaction.sim.splits import SPLITS, split_groups
 
 PROCEDURAL_FAMILIES = ("box", "cube", "cylinder", "capsule", "L", "T", "prism", "wedge")
 OBJECT_SUFFIXES = (".urdf", ".obj", ".stl")
@@ -37,6 +41,14 @@ class ObjectSpec:
     mass: float = 0.1
     path: Optional[str] = None                   # URDF/mesh file for file-based objects
     scale: float = 1.0
+    group: str = ""                              # same kind of object: same split
+    mesh: Optional[dict] = None                  # asset-library entry (textured parts, collision, mass)
+    source: Optional[dict] = None                # provenance of a real model (package, licence, creator)
+
+    @property
+    def real(self) -> bool:
+        """A real textured model (not a procedural shape)."""
+        return self.mesh is not None and any(q["texture"] for q in self.mesh["parts"])
 
 
 def _hsv_rgba(rng) -> tuple:
@@ -75,10 +87,20 @@ class ObjectLibrary:
         o = a["objects"]
         seed = int(a["library_seed"])
         self.max_short_side = float(o["max_short_side"])
+        self.mesh_root: Optional[Path] = None
         rng = np.random.default_rng((seed, 2))
         lo, hi = o["footprint"]
         hlo, hhi = o["height"]
         items: list[ObjectSpec] = []
+        if o["meshes"]:
+            from seg_by_interaction.sim.assets.build import ensure_library
+            manifest = ensure_library(cfg)
+            self.mesh_root = Path(manifest["root"])
+            for entry in manifest["objects"]:
+                items.append(ObjectSpec(
+                    name=entry["name"], family="mesh", group=entry["group"], mesh=entry, mass=float(entry["mass"]),
+                    rgba=None, source={k: entry[k] for k in ("title", "package", "version", "licence", "creator",
+                                                             "source")}))
         for fam, count in zip(PROCEDURAL_FAMILIES, o["procedural_per_family"]):
             for k in range(int(count)):
                 params = self._shape_params(fam, rng, lo, hi, hlo, hhi)
@@ -100,18 +122,28 @@ class ObjectLibrary:
             items.append(ObjectSpec(name=f"random_urdf_{i:03d}", family="pybullet_data",
                                     path=str(data / f"random_urdfs/{i:03d}/{i:03d}.urdf"),
                                     scale=float(rng.uniform(slo, shi)), rgba=None))
+        for spec in items:
+            spec.group = spec.group or spec.name
         counts = list(a["splits"]["objects"])
-        for split_name, idx in split_indices(len(items), counts, seed + 3).items():
-            for i in idx:
-                items[i].split = split_name
+        chosen = []
+        for spec, split in zip(items, split_groups([q.group for q in items], counts, seed + 3)):
+            if split is not None:
+                spec.split = split
+                chosen.append(spec)
+        items = chosen
         user_split = a.get("user_object_split", "train")
         if user_split not in SPLITS:
             raise ValueError(f"arena.user_object_split must be one of {SPLITS}, got {user_split!r}")
         for path in _expand(a.get("user_objects")):
             validate_object_file(path)
-            items.append(ObjectSpec(name=f"user:{path.name}", family="user", split=user_split,
-                                    path=str(path), scale=float(a["user_object_scale"]),
-                                    mass=float(np.mean(o["mass"])), rgba=None))
+            spec = ObjectSpec(name=f"user:{path.name}", family="user", split=user_split, group=f"user:{path}",
+                              path=str(path), scale=float(a["user_object_scale"]),
+                              mass=float(np.mean(o["mass"])), rgba=None)
+            if path.suffix.lower() == ".obj":
+                from seg_by_interaction.sim.assets.user import user_mesh_entry
+                spec.mesh = user_mesh_entry(path, cfg)
+                spec.mass = float(spec.mesh["mass"])
+            items.append(spec)
         self.items = items
 
     @staticmethod
@@ -215,9 +247,15 @@ def _mesh_body(cid, faces, mass, rgba):
     return col, vis
 
 
-def spawn(spec: ObjectSpec, cid: int, pos, orn, texture_id: Optional[int] = None) -> int:
-    """Create the object in client ``cid``; returns its body id. Raises ValueError
-    with the file named when a user/pybullet_data file cannot be loaded."""
+def spawn(spec: ObjectSpec, cid: int, pos, orn, texture_id: Optional[int] = None,
+          meshes: Optional[MeshShapeCache] = None) -> int:
+    """Create the object in client ``cid``; returns its body id. Library meshes need
+    the client's ``meshes`` cache. Raises ValueError with the file named when a
+    user/pybullet_data file cannot be loaded."""
+    if spec.mesh is not None:
+        if meshes is None:
+            raise ValueError(f"object {spec.name}: a mesh object needs the client's MeshShapeCache")
+        return meshes.spawn(spec.mesh, pos, orn, mass=spec.mass)
     if spec.path is not None:
         return _spawn_file(spec, cid, pos, orn)
     q = spec.params

@@ -1,0 +1,21 @@
+"""Named arena variants as configuration overrides (benchmarks compare them in one run).
+
+``default`` is the realistic arena of config/default.yaml (photographed surfaces,
+textured meshes); ``procedural`` is the arena before it: generated pattern surfaces
+and primitive shapes with pybullet_data models, kept as an option.
+"""
+from __future__ import annotations
+
+ARENAS = {
+    "default": {},
+    "procedural": {"arena.backgrounds.photos": False, "arena.backgrounds.procedural": 40,
+                   "arena.objects.meshes": False,
+                   "arena.objects.procedural_per_family": [6, 5, 6, 5, 5, 5, 6, 5],
+                   "arena.objects.pybullet_data": 16},
+}
+
+
+def arena_overrides(name: str) -> dict:
+    if name not in ARENAS:
+        raise ValueError(f"unknown arena {name!r} (known: {', '.join(ARENAS)})")
+    return dict(ARENAS[name])

@@ -89,3 +89,35 @@ def test_quality_scores_iou_merge_and_errors(interaction):
     assert s["false_negative_rate"] == pytest.approx(1 / 3)
     assert s["false_positive_rate"] == pytest.approx(1.0)
     assert s["merged_rate"] == pytest.approx(1 / 3)
+
+
+def test_views_that_contradict_the_gripper_are_dropped(interaction):
+    before, held, after = interaction
+    neg = load_config(overrides={"labeling.use_gripper": "negatives"})
+    both = load_config(overrides={"labeling.use_gripper": "both"})
+    # the jaws held something, yet pair 0 saw nothing move: that view is no negative
+    views = label_interaction(before, before, before, PICK, neg, place_xy=PLACE, object_in_gripper=True)
+    assert views == []
+    views = label_interaction(before, before, before, PICK, neg, place_xy=PLACE, object_in_gripper=False)
+    assert [(v.camera, v.pair, v.positive) for v in views] == [(0, PAIR_PICK, False)]
+    # the jaws closed on nothing, yet something moved: kept by "negatives", dropped by "both"
+    assert len(label_interaction(before, held, after, PICK, neg, place_xy=PLACE, object_in_gripper=False)) == 3
+    assert label_interaction(before, held, after, PICK, both, place_xy=PLACE, object_in_gripper=False) == []
+    # unknown reading: nothing dropped
+    assert len(label_interaction(before, held, after, PICK, both, place_xy=PLACE)) == 3
+    with pytest.raises(ValueError, match="use_gripper"):
+        label_interaction(before, held, after, PICK, load_config(overrides={"labeling.use_gripper": "x"}),
+                          place_xy=PLACE)
+
+
+def test_oracle_views_use_the_lifted_objects_ground_truth(interaction):
+    from seg_by_interaction.experiments.oracle import oracle_views
+    before, _, after = interaction
+    cfg = load_config()
+    views = oracle_views(before, after, PICK, PLACE, held_id=1, cfg=cfg)
+    assert {(v.camera, v.pair) for v in views} == {(0, PAIR_PICK), (0, PAIR_PLACE), (1, PAIR_PLACE)}
+    for v in views:
+        gt = (before if v.pair == PAIR_PICK else after).gt_instances[v.camera]
+        assert np.array_equal(v.mask, gt == 1)
+    nothing = oracle_views(before, after, PICK, PLACE, held_id=None, cfg=cfg)
+    assert [(v.camera, v.pair, v.positive) for v in nothing] == [(0, PAIR_PICK, False)]

@@ -101,3 +101,33 @@ def test_online_trainer_pretrains_updates_on_schedule_and_resumes(tmp_path):
     assert resumed.pretrain() is None
     resumed.close()
     store.close()
+
+
+def test_updates_replay_the_passive_bootstrap_in_the_configured_share(tmp_path):
+    import numpy as np
+    from seg_by_interaction.data.store import DatasetStore
+    from seg_by_interaction.training.online import OnlineTrainer
+    from seg_by_interaction.training.synthetic import blob_scene
+    rng = np.random.default_rng(0)
+    for share, expected in ((0.0, 0.0), (0.3, 0.3)):
+        cfg = load_config(overrides={"training.replay.passive": share,
+                                     "training.replay.interaction": 1.0 - share})
+        store = DatasetStore(tmp_path / f"s{share}" / "store", cfg)
+        for source, n in (("passive", 40), ("interaction", 10)):
+            for k in range(n):
+                image, masks = blob_scene(rng, 60, 80, num_objects=1, size_range=(10, 20))
+                store.add_example(image, (1.0, 1.0), masks[0], robot_id="r",
+                                  interaction_id=f"{source}{k}", source=source)
+        online = OnlineTrainer(cfg, tmp_path / f"s{share}")
+        online._refresh_training_source()
+        src = online.training_source
+        drawn = [src[int(i)].source for i in rng.integers(0, len(src), 3000)]
+        assert abs(np.mean([d == "passive" for d in drawn]) - expected) < 0.04
+        # new interaction examples are seen by the next update's draws
+        image, masks = blob_scene(rng, 60, 80, num_objects=1, size_range=(10, 20))
+        store.add_example(image, (1.0, 1.0), masks[0], robot_id="r", interaction_id="late",
+                          source="interaction")
+        online._refresh_training_source()
+        assert len(online.interaction_source) == 11
+        online.close()
+        store.close()

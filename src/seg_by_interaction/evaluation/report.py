@@ -192,8 +192,8 @@ def _table_md(results: dict, thresholds: list[str]) -> list[str]:
     for key in keys:
         label, supervision = TABLE_ROWS.get(key, (key, ""))
         runs = table.get(key, {}).get("runs", [])
-        if not runs and key in ABLATION_ROWS:   # optional extras are listed only when run
-            continue
+        if not runs and (key in ABLATION_ROWS or results.get("meta", {}).get("only_run_rows")):
+            continue                            # optional extras are listed only when run
         cells = [_fmt(_values(runs, p, t)) for p in PROTOCOLS for t in thresholds]
         seeds = (", ".join("-" if r.get("seed") is None else str(r["seed"]) for r in runs)
                  if runs else NOT_RUN)

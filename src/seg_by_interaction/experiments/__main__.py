@@ -4,6 +4,7 @@
     python -m seg_by_interaction.experiments passive    --data-dir DIR
     python -m seg_by_interaction.experiments loop-report --data-dir DIR --eval-json J --out DIR
     python -m seg_by_interaction.experiments study      --budget cpu|tiny --out DIR
+    python -m seg_by_interaction.experiments ablate     --out DIR [--variants a,b] [--jobs 2]
     python -m seg_by_interaction.experiments rearrange  --out DIR [--episodes N] [--checkpoint P ...]
 """
 from __future__ import annotations
@@ -68,6 +69,20 @@ def cmd_study(args) -> int:
     path = run_study(cfg, args.out, budget=args.budget, seeds=args.seeds,
                      command=" ".join(["python -m seg_by_interaction.experiments"] + sys.argv[1:]),
                      jobs=args.jobs)
+    print(path)
+    return 0
+
+
+def cmd_ablate(args) -> int:
+    from seg_by_interaction.experiments.ablation import run_ablation
+    cfg = _cfg(args)
+    if args.jobs < 1:
+        print("error: --jobs must be >= 1", file=sys.stderr)
+        return 2
+    names = [n for n in (args.variants or "").split(",") if n] or None
+    path = run_ablation(cfg, args.out, names=names, seeds=args.seeds, interactions=args.interactions,
+                        jobs=args.jobs,
+                        command=" ".join(["python -m seg_by_interaction.experiments"] + sys.argv[1:]))
     print(path)
     return 0
 
@@ -143,6 +158,14 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1,
                    help="learned runs side by side in this many processes (2 on 2 cores)")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("ablate", help="ablations of the learning loop on the val split (docs/learning.md)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--variants", default="", help="comma-separated names (default: all in config ablation.variants)")
+    p.add_argument("--seeds", type=int, default=None)
+    p.add_argument("--interactions", type=int, default=None)
+    p.add_argument("--jobs", type=int, default=1, help="runs side by side in this many processes")
+    p.set_defaults(func=cmd_ablate)
 
     p = sub.add_parser("rearrange", help="rearrangement episodes in the arena: GT segments, "
                                          "learned stages, no-segmentation baseline; report")

@@ -29,12 +29,14 @@ from seg_by_interaction.types import Frames, Hypothesis, Pose2D
 class LocalSteps:
     """LoopSteps by direct calls: arena cameras, a Segmenter, PCA grasps, the sim robot."""
 
-    def __init__(self, arena: Arena, robot: SimRobot, segmenter: Segmenter, cfg: dict):
+    def __init__(self, arena: Arena, robot: SimRobot, segmenter: Segmenter, cfg: dict,
+                 ground_truth: bool = False):
         self.arena, self.robot, self.segmenter, self.cfg = arena, robot, segmenter, cfg
         self.model_version = 0
+        self.ground_truth = ground_truth      # oracle-label ablation only: frames carry GT
 
     def capture(self) -> Frames:
-        return self.arena.render()
+        return self.arena.render(include_ground_truth=self.ground_truth)
 
     def segment(self, frames: Frames, camera: int):
         return self.segmenter.segment(frames.images[camera]), self.model_version
@@ -45,7 +47,7 @@ class LocalSteps:
         return PlannedGrasp(g.u, g.v, g.angle, g.width_px, Pose2D(x, y, theta), width)
 
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
-        return self.robot.pick_place(pick, place, on_held=self.arena.render)
+        return self.robot.pick_place(pick, place, on_held=self.capture)
 
     def reset(self, sweep: bool, new_background: bool) -> None:
         if new_background:
@@ -66,16 +68,22 @@ class SessionStats:
 def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 0,
                 mode: Optional[str] = None, robot_id: str = "robot0", progress: bool = True,
                 on_update: Optional[Callable[[int, int, str], None]] = None,
-                human_fraction: float = 0.0, passive: bool = True) -> SessionStats:
+                human_fraction: float = 0.0, passive: bool = True,
+                oracle_labels: bool = False) -> SessionStats:
     """Run (or continue) ``interactions`` interactions with online learning.
 
     ``on_update(version, interactions_done, checkpoint)`` is called after each model
     update (the study evaluates checkpoints along the way from these).
+    ``oracle_labels``: the label-noise ablation (experiments/oracle.py), never the product.
     """
     data_dir = Path(data_dir)
     online = OnlineTrainer(cfg, data_dir, device=cfg["device"], mode=mode,
                            human_fraction=human_fraction)
-    labeler = InteractionLabeler(online.store, cfg)
+    if oracle_labels:
+        from seg_by_interaction.experiments.oracle import OracleLabeler
+        labeler = OracleLabeler(online.store, cfg)
+    else:
+        labeler = InteractionLabeler(online.store, cfg)
     arena = Arena(cfg, seed=seed, split="train")
     try:
         arena.set_background(None)
@@ -87,7 +95,8 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
             arena.set_background(None)
             arena.reset_scene()
             robot.home()
-        steps = LocalSteps(arena, robot, Segmenter(online.trainer.model, cfg, cfg["device"]), cfg)
+        steps = LocalSteps(arena, robot, Segmenter(online.trainer.model, cfg, cfg["device"]), cfg,
+                           ground_truth=oracle_labels)
         steps.model_version = online.version
         info = online.pretrain()
         if info is not None and on_update is not None:
@@ -103,9 +112,11 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
             record: InteractionRecord = loop.run_one()
             counter.advance(record.interaction_id + 1)
             lifted += int(record.outcome.object_in_gripper)
+            extra = {"held_id": record.outcome.extra.get("held_object_id")} if oracle_labels else {}
             labeler.label(robot_id, record.interaction_id, record.before, record.held,
                           record.after, (record.pick.x, record.pick.y),
-                          (record.place.x, record.place.y))
+                          (record.place.x, record.place.y),
+                          object_in_gripper=bool(record.outcome.object_in_gripper), **extra)
             info = online.maybe_update()
             if info is not None:
                 steps.model_version = info.version   # the segmenter shares the trainer's model

@@ -21,13 +21,15 @@ class InteractionLabeler:
 
     def label(self, robot_id: str, interaction_id: int | str, before: Frames,
               held: Optional[Frames], after: Frames, pick_xy, place_xy,
-              source: str = "interaction",
-              stamp: Optional[float] = None) -> list[tuple[int, LabeledView]]:
-        """Label every view, store each example; [(example_id, view), ...]."""
+              source: str = "interaction", stamp: Optional[float] = None,
+              object_in_gripper: Optional[bool] = None) -> list[tuple[int, LabeledView]]:
+        """Label every view, store each example; [(example_id, view), ...].
+        ``object_in_gripper``: the gripper's reading, if known (labeling.use_gripper)."""
         if held is None:
             raise ValueError(f"interaction {interaction_id} has no held shot (I'_t+1): "
                              "it cannot be labelled")
-        views = label_interaction(before, held, after, pick_xy, self.cfg, place_xy=place_xy)
+        views = label_interaction(before, held, after, pick_xy, self.cfg, place_xy=place_xy,
+                                  object_in_gripper=object_in_gripper)
         stored = []
         for view in views:
             example_id = self.store.add_example(

@@ -53,13 +53,28 @@ def _project(camera, xy) -> Optional[tuple[float, float]]:
     return float(px[0, 0]), float(px[0, 1])
 
 
+def _agrees_with_gripper(mask, held: Optional[bool], mode: str) -> bool:
+    """Whether a view's label may be kept given what the gripper felt (``held``: the
+    jaws stopped on something; None = unknown). ``negatives``: a view that saw nothing
+    move while the jaws held an object is dropped, not stored as "no object here" (the
+    object resembled the table, or moved out of that view's window); ``both``: also a
+    mask when the jaws closed on nothing (a nudged or dragged neighbour, not a pick)."""
+    if held is None or mode == "none":
+        return True
+    if mask is None:
+        return not held
+    return held or mode != "both"
+
+
 def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
-                      cfg: Optional[Mapping] = None, place_xy=None) -> list[LabeledView]:
+                      cfg: Optional[Mapping] = None, place_xy=None,
+                      object_in_gripper: Optional[bool] = None) -> list[LabeledView]:
     """Label every camera's view of one pick/place interaction.
 
     ``pick_xy``/``place_xy`` are arena metres; each is projected into each camera
     with its CameraModel (``before.cameras``). Views where the point falls outside
-    the image are skipped; pair 1 needs ``place_xy``.
+    the image are skipped; pair 1 needs ``place_xy``. ``object_in_gripper`` (the
+    gripper's own reading) drops views that contradict it (``labeling.use_gripper``).
     """
     from seg_by_interaction.config import load_config
     full = load_config() if cfg is None else cfg
@@ -70,21 +85,26 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     if len(before.cameras) != n:
         raise ValueError(f"before has {len(before.cameras)} camera models for {n} images")
     window, min_px = int(lab["window"]), int(lab["min_pixels"])
+    gripper_mode = str(lab["use_gripper"])
+    if gripper_mode not in ("none", "negatives", "both"):
+        raise ValueError(f"labeling.use_gripper must be none, negatives or both, got {gripper_mode!r}")
     views: list[LabeledView] = []
     for cam_id, cam in enumerate(before.cameras):
         pick_px = _project(cam, pick_xy)
         if pick_px is not None:
             mask = difference_mask(before.images[cam_id], held.images[cam_id], pick_px,
                                    window, min_px, cfg=lab)
-            views.append(LabeledView(cam_id, PAIR_PICK, before.images[cam_id], pick_px, mask,
-                                     {"point_xy": [float(pick_xy[0]), float(pick_xy[1])]}))
+            if _agrees_with_gripper(mask, object_in_gripper, gripper_mode):
+                views.append(LabeledView(cam_id, PAIR_PICK, before.images[cam_id], pick_px, mask,
+                                         {"point_xy": [float(pick_xy[0]), float(pick_xy[1])]}))
         if place_xy is None:
             continue
         place_px = _project(cam, place_xy)
         if place_px is not None:
             mask = difference_mask(held.images[cam_id], after.images[cam_id], place_px,
                                    window, min_px, cfg=lab)
-            if mask is not None or bool(lab["pair1_negatives"]):
+            keep = mask is not None or bool(lab["pair1_negatives"])
+            if keep and _agrees_with_gripper(mask, object_in_gripper, gripper_mode):
                 views.append(LabeledView(cam_id, PAIR_PLACE, after.images[cam_id], place_px, mask,
                                          {"point_xy": [float(place_xy[0]), float(place_xy[1])]}))
     return views

@@ -58,6 +58,25 @@ class InteractionRecord:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+CHOICES = ("random", "uncertain")
+
+
+def hypothesis_order(hyps: list[Hypothesis], rng: np.random.Generator, choice: str) -> np.ndarray:
+    """The order in which hypotheses are tried (the first reachable one is picked).
+
+    ``random``: the paper's uniform choice. ``uncertain``: drawn without replacement with
+    probability ~ p (1 - p) of the score p, so hypotheses the model is least sure of (p
+    near 0.5) are tested first and sure ones (either way) rarely: the outcome of testing
+    them teaches most."""
+    n = len(hyps)
+    if choice == "random" or n <= 1:
+        return rng.permutation(n)
+    p = np.clip(np.array([h.score for h in hyps], float), 0.0, 1.0)
+    w = p * (1.0 - p) + 1e-3
+    keys = rng.random(n) ** (1.0 / w)            # weighted sampling without replacement
+    return np.argsort(-keys)
+
+
 class InteractionLoop:
     """Runs interactions one at a time; keeps counters for resets and backgrounds."""
 
@@ -69,6 +88,9 @@ class InteractionLoop:
         self.rng = np.random.default_rng(seed)
         self.next_id = int(start_id)
         self.camera_choice = lc["camera"]
+        self.choice = str(lc["choice"])
+        if self.choice not in CHOICES:
+            raise ValueError(f"loop.choice must be one of {CHOICES}, got {self.choice!r}")
         self.place_margin = float(lc["place_margin"])
         self.explore_when_empty = bool(lc["explore_when_empty"])
         self.reset_every = int(cfg["arena"]["reset_every"])
@@ -99,8 +121,8 @@ class InteractionLoop:
         camera = self._choose_camera()
         hyps, version = self.steps.segment(before, camera)
         hypothesis, index, grasp = None, -1, None
-        # Line 5: one hypothesis uniformly at random; skip ones the arm cannot reach.
-        for idx in self.rng.permutation(len(hyps)):
+        # Line 5: one hypothesis at random (loop.choice); skip ones the arm cannot reach.
+        for idx in hypothesis_order(hyps, self.rng, self.choice):
             try:
                 candidate = self.steps.plan_grasp(hyps[idx], before, camera)
             except ValueError as exc:

@@ -71,13 +71,19 @@ class OnlineTrainer:
         self.progress = progress
         self.interaction_source = self.store.source(sources=["interaction"])
         self.passive_source = self.store.source(sources=["passive"])
-        # "+human": a fraction of every batch drawn from ground-truth examples in the store
+        # Updates replay the passive bootstrap beside the interactions (training.replay):
+        # trained on the interactions alone, the model forgot what the bootstrap taught.
+        # "+human": a fraction of every batch drawn from ground-truth examples in the store.
         self.human_fraction = float(human_fraction)
-        self.training_source = self.interaction_source
+        replay = self.tcfg["replay"]
+        parts = [(self.interaction_source, float(replay["interaction"])),
+                 (self.passive_source, float(replay["passive"]))]
         if self.human_fraction > 0:
-            self.training_source = MixedSource(
-                [self.interaction_source, self.store.source(sources=["ground_truth"])],
-                [1.0 - self.human_fraction, self.human_fraction])
+            parts = [(src, w * (1.0 - self.human_fraction)) for src, w in parts]
+            parts.append((self.store.source(sources=["ground_truth"]), self.human_fraction))
+        parts = [(src, w) for src, w in parts if w > 0]
+        self.training_source = parts[0][0] if len(parts) == 1 else MixedSource(
+            [src for src, _ in parts], [w for _, w in parts])
         metrics = self.data_dir / "training_metrics.jsonl"
         self.version, self.examples_seen = 0, 0
         self.trainer = None
@@ -121,6 +127,11 @@ class OnlineTrainer:
         metrics = self.trainer.train_steps(int(self.tcfg["pretrain_steps"]), progress=self.progress)
         return self._save(metrics)
 
+    def _refresh_training_source(self) -> None:
+        for src in getattr(self.training_source, "sources", [self.training_source]):
+            if hasattr(src, "refresh"):
+                src.refresh()
+
     def pending(self) -> int:
         """New interaction examples since the last update."""
         self.interaction_source.refresh()
@@ -135,6 +146,7 @@ class OnlineTrainer:
         needed = 1 if force else int(self.tcfg["update_every"])
         if n - self.examples_seen < needed:
             return None
+        self._refresh_training_source()
         self.trainer.set_source(self.training_source)
         self.examples_seen = n
         metrics = self.trainer.train_steps(int(self.tcfg["steps_per_update"]),

@@ -234,10 +234,18 @@ def test_procedural_arena_is_still_an_option():
         assert len(set(np.unique(np.concatenate([g.ravel() for g in f.gt_instances]))) - {0}) == 5
 
 
-def test_held_and_home_positions_are_out_of_every_view(arena):
-    arena.reset_scene(4)
-    g = arena.gripper
-    for pos in (arena.r["home_position"], arena.r["held_position"]):
-        g.teleport(pos, 0.0)
-        for visible in arena.visible_bodies():
-            assert g.body not in visible
+def test_held_and_home_positions_are_out_of_every_view_shadow_included():
+    quiet = load_config(overrides={"arena.sensor.read_noise": 0.0, "arena.sensor.shot_noise": 0.0,
+                                   "arena.sensor.exposure_jitter": 0.0, "arena.lighting.direction_jitter": 0.0,
+                                   "arena.lighting.intensity_jitter": 0.0})
+    with Arena(quiet, seed=0) as a:
+        a.reset_scene(4)
+        g = a.gripper
+        g.teleport([5.0, 5.0, 3.0], 0.0)                   # far away: no gripper, no shadow
+        reference = np.stack(a.render().images).astype(int)
+        for pos in (a.r["home_position"], a.r["held_position"]):
+            g.teleport(pos, 0.0)
+            for visible in a.visible_bodies():
+                assert g.body not in visible
+            changed = np.abs(np.stack(a.render().images).astype(int) - reference).max(axis=3) > 10
+            assert changed.sum() == 0, f"the gripper at {pos} shows (or its shadow does)"

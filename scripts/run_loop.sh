@@ -26,8 +26,9 @@ echo "[main] 1/4 held-out test scenes (rendered once, then reused)"
 EVAL_JSON=$("$PY" -m seg_by_interaction.experiments --preset "$PRESET" eval-set \
   --out "$ROOT/results/eval_sets" --split test --per-background "$EVAL_PER_BACKGROUND" | tail -n1)
 
-echo "[main] 2/4 passive bootstrap: masks from watching random pushes (paper 4.3)"
-"$PY" -m seg_by_interaction.experiments --preset "$PRESET" passive --data-dir "$RUN_DIR" --seed "$SEED"
+echo "[main] 2/4 passive bootstrap: masks from watching random pushes, pre-training v1 (paper 4.3)"
+"$PY" -m seg_by_interaction.experiments --preset "$PRESET" passive --data-dir "$RUN_DIR" --seed "$SEED" \
+  --pretrain
 
 echo "[main] 3/4 the interaction loop under ROS (roslaunch seg_by_interaction interaction_loop.launch)"
 PORT=$("$PY" -c 'from seg_by_interaction.ros.environment import free_port; print(free_port())')

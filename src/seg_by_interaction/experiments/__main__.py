@@ -43,10 +43,20 @@ def cmd_passive(args) -> int:
     have = store.count(sources=["passive"])
     if have and not args.force:
         print(f"passive bootstrap already there: {have} examples")
-        return 0
-    with Arena(cfg, seed=args.seed, split="train") as arena:
-        n = collect_passive(store, arena, SimRobot(arena), cfg, seed=args.seed)
-    print(f"passive bootstrap: {n} examples from random pushes")
+    else:
+        with Arena(cfg, seed=args.seed, split="train") as arena:
+            n = collect_passive(store, arena, SimRobot(arena), cfg, seed=args.seed)
+        print(f"passive bootstrap: {n} examples from random pushes")
+    store.close()
+    if args.pretrain:   # Algorithm 1 line 1, before the loop: the robot starts with model v1
+        from seg_by_interaction.training.online import OnlineTrainer
+        online = OnlineTrainer(cfg, args.data_dir, device=cfg["device"], progress=True)
+        try:
+            info = online.pretrain()
+        finally:
+            online.close()
+        print(f"pre-trained model v{info.version}: {info.checkpoint}" if info is not None
+              else f"pre-training: nothing to do (model v{online.version} exists or no passive examples)")
     return 0
 
 
@@ -139,6 +149,8 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="collect even if some exist")
+    p.add_argument("--pretrain", action="store_true",
+                   help="then pre-train model v1 on them (the trainer node resumes from it)")
     p.set_defaults(func=cmd_passive)
 
     p = sub.add_parser("loop-report", help="evaluate one run's checkpoints + baselines, write report")

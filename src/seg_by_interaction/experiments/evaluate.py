@@ -45,6 +45,25 @@ def evaluate_checkpoint(checkpoint: Optional[str], cfg: dict, eval_set: EvalSet,
     return evaluate_segmenter(lambda img: segmenter.segment(img), eval_set, cfg, desc, progress)
 
 
+def _evaluate_task(task: tuple) -> MethodEvaluation:
+    checkpoint, cfg, eval_json, desc = task
+    return evaluate_checkpoint(checkpoint, cfg, EvalSet.load(eval_json), desc, progress=False)
+
+
+def evaluate_checkpoints(tasks: list[tuple], jobs: int = 1, progress: bool = True) -> list[MethodEvaluation]:
+    """Several (checkpoint, cfg, eval_json, desc) evaluations, ``jobs`` processes side by
+    side (inference runs one thread per process: two processes use two cores)."""
+    if jobs <= 1 or len(tasks) <= 1:
+        return [evaluate_checkpoint(c, cfg, EvalSet.load(j), d, progress) for c, cfg, j, d in tasks]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(tqdm(pool.map(_evaluate_task, tasks), total=len(tasks), disable=not progress,
+                         desc=f"evaluating ({jobs} processes)"))
+
+
 def evaluate_bottom_up(cfg: dict, eval_set: EvalSet, tuned: bool,
                        progress: bool = True) -> MethodEvaluation:
     seg = BottomUpSegmenter(cfg, tuned=tuned)

@@ -18,7 +18,7 @@ from seg_by_interaction.evaluation.metrics import decode_masks
 from seg_by_interaction.evaluation.report import (curve_entry, qualitative_example,
                                                   run_entry, save_results, write_report)
 from seg_by_interaction.experiments.evaluate import (add_bottom_up_rows, checkpoint_progress,
-                                                     evaluate_checkpoint)
+                                                     evaluate_checkpoints)
 from seg_by_interaction.training.online import list_checkpoints
 
 
@@ -65,13 +65,20 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
     curve, recall_points = [], []
-    untrained = evaluate_checkpoint(None, cfg, eval_set, "untrained model", progress)
+    raw = copy.deepcopy(cfg)            # ablation: the network's own mask edges
+    raw["inference"]["refine"]["enabled"] = False
+    refine_ablation = bool(chosen) and bool(cfg["inference"]["refine"]["enabled"])
+    tasks = [(None, cfg, str(eval_json), "untrained model")]
+    tasks += [(str(path), cfg, str(eval_json), f"model v{version}") for version, path in chosen]
+    if refine_ablation:
+        tasks.append((str(chosen[-1][1]), raw, str(eval_json), "no superpixel snapping"))
+    evals = evaluate_checkpoints(tasks, int(rcfg["report"]["jobs"]), progress)
+    untrained = evals[0]
     curve.append({"interactions": 0, "seed": seed, "ap": run_entry(untrained, seed)["ap"],
                   "version": 0})
     last = None
-    for version, path in chosen:
+    for (version, path), ev in zip(chosen, evals[1:]):
         info = checkpoint_progress(path)
-        ev = evaluate_checkpoint(str(path), cfg, eval_set, f"model v{version}", progress)
         curve.append({"interactions": info["interactions_seen"], "seed": seed,
                       "ap": run_entry(ev, seed)["ap"], "version": version})
         recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
@@ -82,12 +89,8 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
     results["ap_vs_interactions"]["self_sup_rsl"] = curve
     if last is not None:
         results["table"]["self_sup_rsl"] = {"runs": [run_entry(last, seed)]}
-        if cfg["inference"]["refine"]["enabled"]:   # ablation: the network's own mask edges
-            raw = copy.deepcopy(cfg)
-            raw["inference"]["refine"]["enabled"] = False
-            ev = evaluate_checkpoint(str(chosen[-1][1]), raw, eval_set, "no superpixel snapping",
-                                     progress)
-            results["table"]["self_sup_rsl_no_refine"] = {"runs": [run_entry(ev, seed)]}
+        if refine_ablation:
+            results["table"]["self_sup_rsl_no_refine"] = {"runs": [run_entry(evals[-1], seed)]}
         results["pr_curves"]["self_sup_rsl"] = curve_entry(last, thresholds)
         evaluations["self_sup_rsl"] = last
         results["recall_at_precision"] = {

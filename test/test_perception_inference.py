@@ -102,3 +102,60 @@ def test_superpixel_snapping_moves_a_blocky_boundary_onto_the_object():
     assert (off.snap(image, coarse[None])[0] == coarse).all()
     with pytest.raises(ValueError):
         snapper.snap(image, coarse[None, :100])
+
+
+REFINE = {"model.refine_head.enabled": True}
+
+
+def test_refinement_head_shapes_gradient_and_identity_start():
+    cfg = load_config(overrides=REFINE)
+    model = build_model(cfg)
+    w = cfg["model"]["window"]
+    assert model.output_mask_size == w // 2
+    x = torch.randn(3, 3, w, w, requires_grad=True)
+    scores, masks = model(x)
+    assert scores.shape == (3,) and masks.shape == (3, w // 2, w // 2)
+    masks.sum().backward()
+    assert model.refiner.net[0].weight.grad is not None and x.grad.abs().sum() > 0
+    assert model.mask_head.weight.grad.abs().sum() > 0          # the coarse head learns through it
+    # before training the refinement is the upsampled coarse mask (last conv starts at zero)
+    with torch.no_grad():
+        emb, skip = model.embed_with_skip(x)
+        coarse = model.masks(emb[:, :, 0, 0])
+        up = torch.nn.functional.interpolate(coarse[:, None], size=(w // 2, w // 2), mode="bilinear",
+                                             align_corners=False)[:, 0]
+        assert torch.allclose(model.refine(coarse, skip), up)
+    plain = build_model(load_config())
+    assert plain.refiner is None and plain.output_mask_size == cfg["model"]["mask_size"]
+    with pytest.raises(ValueError, match="refinement head"):
+        plain.refine(coarse, skip)
+
+
+def test_dense_inference_cuts_each_windows_own_stride2_features():
+    """The dense path cuts each window's stride-2 features from the level's map: away from
+    the crop's edge (where the window alone sees zero padding, the frame its neighbours)
+    they are the features of that window run alone, and the refined masks are the
+    refiner's output on them."""
+    cfg = load_config(overrides={**REFINE, "inference.num_scales": 1, "inference.scale_log2_first": 0.0,
+                                 "inference.input_scale": 1.0, "inference.refine.enabled": False})
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    for p in model.refiner.net[-1].parameters():            # a non-trivial refinement
+        torch.nn.init.normal_(p, std=0.1)
+    seg = Segmenter(model, cfg)
+    img = np.random.default_rng(1).integers(0, 255, (120, 150, 3), dtype=np.uint8)
+    x = torch.from_numpy(img).permute(2, 0, 1)[None]
+    half, m = model.window // 2, 4                        # 7x7 stride-2 conv: 2 cells of edge effect
+    with torch.no_grad():
+        levels = seg._dense_scores(img)
+        cand = np.array([[0.0, 0, 1, 2], [0.0, 0, 0, 0], [0.0, 0, 2, 1]])
+        dense = seg._mask_logits(levels, cand)
+        padded = torch.nn.functional.pad(model.normalise(x), (seg.pad,) * 4)
+        for k, (_, _, r, c) in enumerate(cand):
+            r, c = int(r), int(c)
+            win = padded[:, :, 16 * r:16 * r + model.window, 16 * c:16 * c + model.window]
+            _, skip = model.embed_with_skip(win)
+            crop = levels[0][3][:, 8 * r:8 * r + half, 8 * c:8 * c + half]
+            assert torch.allclose(skip[0][:, m:-m, m:-m], crop[:, m:-m, m:-m], atol=1e-5)
+            coarse = model.masks(levels[0][2][:, r, c][None])
+            assert torch.allclose(model.refine(coarse, crop[None])[0], dense[k], atol=1e-5)

@@ -21,8 +21,9 @@ NO_JITTER = {"training.positive_shift_px": 0, "training.positive_scale_log2": 0.
              "training.flip_horizontal": False, "training.flip_vertical": False}
 
 
-def test_overfits_a_tiny_set():
-    cfg = load_config(overrides={**SMALL, **NO_JITTER})
+@pytest.mark.parametrize("refine", [False, True])
+def test_overfits_a_tiny_set(refine):
+    cfg = load_config(overrides={**SMALL, **NO_JITTER, "model.refine_head.enabled": refine})
     rng = np.random.default_rng(0)
     examples = blob_examples(rng, 1, height=120, width=140, num_objects=1, size_range=(40, 50))
     trainer = Trainer(cfg, source=InMemorySource(examples), mode="ce")
@@ -35,7 +36,7 @@ def test_overfits_a_tiny_set():
     centre, size = mask_box_centre_and_size(pos.mask)
     scale = cfg["model"]["object_fraction"] * cfg["model"]["window"] / size
     win, target = cut_window(pos.image, centre, scale, cfg["model"]["window"],
-                             fill_colour(cfg["model"]), pos.mask, cfg["model"]["mask_size"])
+                             fill_colour(cfg["model"]), pos.mask, trainer.model.output_mask_size)
     x = trainer.model.normalise(torch.from_numpy(win).permute(2, 0, 1)[None])
     with torch.no_grad():
         score, logits = trainer.model.eval()(x)

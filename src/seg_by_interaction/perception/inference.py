@@ -30,7 +30,8 @@ class Segmenter:
         self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
 
     def _dense_scores(self, image: np.ndarray):
-        """Per pyramid level: (scale, score logits [h, w], embeddings [D, h, w])."""
+        """Per pyramid level: (scale, score logits [h, w], embeddings [D, h, w], the stem's
+        stride-2 features [C, H/2, W/2] for the refinement head or None)."""
         levels = []
         for s in self.scales:
             scaled = resize(image, s)
@@ -41,9 +42,26 @@ class Segmenter:
             ph = self.pad + (-(h + 2 * self.pad) % STRIDE)
             pw = self.pad + (-(w + 2 * self.pad) % STRIDE)
             x = torch.nn.functional.pad(x, (self.pad, pw, self.pad, ph))
-            emb = self.model.embed(x)
-            levels.append((s, self.model.scores(emb)[0], emb[0]))
+            if self.model.refiner is not None:
+                emb, skip = self.model.embed_with_skip(x)
+            else:
+                emb, skip = self.model.embed(x), None
+            levels.append((s, self.model.scores(emb)[0], emb[0], None if skip is None else skip[0]))
         return levels
+
+    def _mask_logits(self, levels, cand) -> torch.Tensor:
+        """Mask logits of the chosen windows: the head's own, refined when the model has
+        the refinement head (each window's stride-2 features cut from its level's map)."""
+        vectors = torch.stack([levels[int(li)][2][:, int(r), int(c)] for _, li, r, c in cand])
+        coarse = self.model.masks(vectors)
+        if self.model.refiner is None:
+            return coarse
+        half = self.model.window // 2
+        step = STRIDE // 2                          # a window step of 16 px is 8 skip cells
+        skips = torch.stack([levels[int(li)][3][:, step * int(r):step * int(r) + half,
+                                                step * int(c):step * int(c) + half]
+                             for _, li, r, c in cand])
+        return self.model.refine(coarse, skips)
 
     @torch.inference_mode()
     def segment(self, image: np.ndarray, max_hypotheses: int | None = None,
@@ -56,7 +74,7 @@ class Segmenter:
         levels = self._dense_scores(image)
 
         cand = []  # (logit, level, row, col)
-        for li, (_, scores, _) in enumerate(levels):
+        for li, (_, scores, _, _) in enumerate(levels):
             flat = scores.flatten()
             rows, cols = np.divmod(np.arange(flat.numel()), scores.shape[1])
             cand.append(np.stack([flat.cpu().numpy(), np.full(flat.numel(), li), rows, cols], 1))
@@ -67,9 +85,7 @@ class Segmenter:
         if len(top) == 0:
             return []
         cand, prob = cand[top], prob[top]
-        vectors = torch.stack([levels[int(li)][2][:, int(r), int(c)]
-                               for _, li, r, c in cand])
-        mask_prob = torch.sigmoid(self.model.masks(vectors)).cpu().numpy()
+        mask_prob = torch.sigmoid(self._mask_logits(levels, cand)).cpu().numpy()
 
         hw = image.shape[:2]
         window = self.model.window

@@ -46,12 +46,39 @@ def resnet18_trunk(width: int) -> nn.Sequential:
     return trunk
 
 
+class MaskRefiner(nn.Module):
+    """SharpMask-style top-down refinement (Pinheiro et al. 2016), one step: the coarse
+    mask logits, upsampled to stride 2 of the window, are corrected by a few convolutions
+    that also see the trunk's first (stride-2) feature map, so mask edges follow image
+    edges the network has learned to trust instead of the 4-pixel grid of the mask head
+    (or the colour superpixels the masks are otherwise snapped to)."""
+
+    def __init__(self, skip_channels: int, cfg: dict):
+        super().__init__()
+        reduce_ch, hidden = int(cfg["skip_channels"]), int(cfg["channels"])
+        self.skip = nn.Sequential(nn.Conv2d(skip_channels, reduce_ch, 1), nn.ReLU(inplace=True))
+        layers, ch = [], reduce_ch + 1
+        for _ in range(int(cfg["layers"])):
+            layers += [nn.Conv2d(ch, hidden, 3, padding=1), nn.ReLU(inplace=True)]
+            ch = hidden
+        layers.append(nn.Conv2d(ch, 1, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+        nn.init.zeros_(self.net[-1].weight)       # starts as the upsampled coarse mask
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, coarse: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        """coarse [N, m, m], skip [N, C, r, r] -> refined logits [N, r, r]."""
+        up = nn.functional.interpolate(coarse[:, None], size=skip.shape[-2:], mode="bilinear",
+                                       align_corners=False)
+        return (up + self.net(torch.cat([up, self.skip(skip)], 1)))[:, 0]
+
+
 class DeepMask(nn.Module):
     """Trunk + shared embedding + score head + mask head.
 
     ``forward(windows)`` takes normalised windows [B, 3, W, W] (W = model.window)
-    and returns (score logits [B], mask logits [B, m, m]) with m = model.mask_size;
-    the mask covers the whole window. ``heads`` picks which heads run (the other
+    and returns (score logits [B], mask logits [B, m, m]) with m = ``output_mask_size``
+    (model.mask_size, or window / 2 with the refinement head); the mask covers the window. ``heads`` picks which heads run (the other
     output is None): the trainer updates one head per batch, and under
     DistributedDataParallel a head that ran must also receive a gradient. ``embed`` works on any image size (dense).
     """
@@ -76,6 +103,10 @@ class DeepMask(nn.Module):
             nn.Conv2d(embed_dim, int(model_cfg["score_hidden"]), 1), nn.ReLU(inplace=True),
             nn.Conv2d(int(model_cfg["score_hidden"]), 1, 1))
         self.mask_head = nn.Linear(embed_dim, self.mask_size ** 2)
+        refine = model_cfg.get("refine_head") or {}
+        self.refiner = MaskRefiner(width, refine) if refine.get("enabled") else None
+        # side of the masks forward() returns: the refined stride-2 grid, or the head's own
+        self.output_mask_size = self.window // 2 if self.refiner is not None else self.mask_size
         self.register_buffer("mean", torch.tensor(model_cfg["pixel_mean"]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(model_cfg["pixel_std"]).view(1, 3, 1, 1))
 
@@ -86,6 +117,18 @@ class DeepMask(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised images [B, 3, H, W] -> embeddings [B, D, H/16 - k + 1, W/16 - k + 1]."""
         return self.embedding(self.trunk(x))
+
+    def embed_with_skip(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(embeddings, the stem's stride-2 feature map [B, width, H/2, W/2]) for the refiner."""
+        stem = self.trunk[0]
+        skip = stem[2](stem[1](stem[0](x)))            # conv, BN, ReLU: stride 2
+        return self.embedding(self.trunk[1:](stem[3](skip))), skip
+
+    def refine(self, coarse: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        """Coarse mask logits [N, m, m] + their windows' skip features -> [N, W/2, W/2]."""
+        if self.refiner is None:
+            raise ValueError("this model has no refinement head (model.refine_head.enabled)")
+        return self.refiner(coarse, skip)
 
     def scores(self, emb: torch.Tensor) -> torch.Tensor:
         """Embeddings [B, D, h, w] -> score logits [B, h, w]."""
@@ -99,10 +142,13 @@ class DeepMask(nn.Module):
         unknown = set(heads) - {"score", "mask"}
         if unknown:
             raise ValueError(f"unknown head(s) {sorted(unknown)}: use 'score' and/or 'mask'")
-        emb = self.embed(windows)
+        refining = self.refiner is not None and "mask" in heads
+        emb, skip = self.embed_with_skip(windows) if refining else (self.embed(windows), None)
         if emb.shape[-2:] != (1, 1):
             raise ValueError(f"windows must be {self.window}x{self.window}, "
                              f"got {tuple(windows.shape[-2:])}")
         scores = self.scores(emb)[:, 0, 0] if "score" in heads else None
         masks = self.masks(emb[:, :, 0, 0]) if "mask" in heads else None
+        if refining:
+            masks = self.refine(masks, skip)
         return scores, masks

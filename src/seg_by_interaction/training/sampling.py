@@ -29,7 +29,9 @@ class WindowSampler:
     def __init__(self, cfg: dict, rng: np.random.Generator):
         self.model_cfg, self.train_cfg = cfg["model"], cfg["training"]
         self.window = int(self.model_cfg["window"])
-        self.mask_size = int(self.model_cfg["mask_size"])
+        refine = self.model_cfg.get("refine_head") or {}
+        # the mask target's side: what the model outputs (window / 2 with the refiner)
+        self.mask_size = self.window // 2 if refine.get("enabled") else int(self.model_cfg["mask_size"])
         self.fill = fill_colour(self.model_cfg)
         self.px = self.window / float(self.train_cfg["reference_window"])
         scales = pyramid_scales(cfg["inference"])

@@ -115,3 +115,20 @@ def test_resume_continues_identically(tmp_path, cfg, source):
     for pa, pb in zip(a.model.parameters(), b.model.parameters()):
         assert torch.allclose(pa, pb, atol=1e-6)
     assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
+def test_optional_refinement_head_and_files_from_before_it(tmp_path, cfg):
+    """A file written before model.refine_head existed is the plain model and loads; a
+    file with the refinement head does not load into a plain model, nor the reverse."""
+    plain = build_model(cfg)
+    old_cfg = {k: v for k, v in cfg["model"].items() if k != "refine_head"}
+    ck.save_checkpoint(tmp_path / "old.pt", plain, model_cfg=old_cfg)
+    ck.load_checkpoint(tmp_path / "old.pt", build_model(cfg), model_cfg=cfg["model"])
+    rcfg = load_config(overrides={"model.refine_head.enabled": True})
+    refined = build_model(rcfg)
+    ck.save_checkpoint(tmp_path / "refined.pt", refined, model_cfg=rcfg["model"])
+    with pytest.raises(ck.CheckpointError, match="refine_head"):
+        ck.load_checkpoint(tmp_path / "refined.pt", build_model(cfg), model_cfg=cfg["model"])
+    with pytest.raises(ck.CheckpointError, match="refine_head"):
+        ck.load_checkpoint(tmp_path / "old.pt", build_model(rcfg), model_cfg=rcfg["model"])
+    ck.load_checkpoint(tmp_path / "refined.pt", build_model(rcfg), model_cfg=rcfg["model"])

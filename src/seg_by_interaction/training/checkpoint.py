@@ -76,6 +76,16 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     return payload
 
 
+def _architecture(model_cfg: dict) -> dict:
+    """The model settings a checkpoint must agree with. A disabled optional head is the
+    same model as one made before that option existed (files from older versions load)."""
+    out = dict(model_cfg or {})
+    refine = out.pop("refine_head", None) or {}
+    if refine.get("enabled"):
+        out["refine_head"] = dict(refine)
+    return out
+
+
 def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer | None = None,
                     model_cfg: dict | None = None) -> dict:
@@ -85,10 +95,10 @@ def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
     """
     payload = read_checkpoint(path)
     if model_cfg is not None:
-        saved = payload.get("model_cfg", {})
-        diff = sorted(k for k in set(saved) | set(model_cfg) if saved.get(k) != model_cfg.get(k))
+        saved, wanted = _architecture(payload.get("model_cfg", {})), _architecture(model_cfg)
+        diff = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
         if diff:
-            details = ", ".join(f"model.{k}: file {saved.get(k)!r} vs config {model_cfg.get(k)!r}"
+            details = ", ".join(f"model.{k}: file {saved.get(k)!r} vs config {wanted.get(k)!r}"
                                 for k in diff)
             raise CheckpointError(f"{path} was made for another model ({details})")
     try:

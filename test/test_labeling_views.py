@@ -1,4 +1,6 @@
 """label_interaction: per-camera projection, which image/point each pair labels; quality scoring."""
+import re
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,16 @@ def test_oracle_views_use_the_lifted_objects_ground_truth(interaction):
         assert np.array_equal(v.mask, gt == 1)
     nothing = oracle_views(before, after, PICK, PLACE, held_id=None, cfg=cfg)
     assert [(v.camera, v.pair, v.positive) for v in nothing] == [(0, PAIR_PICK, False)]
+
+
+@pytest.mark.parametrize("pick, place, what", [
+    ((float("nan"), 0.0), PLACE, "grasp point (nan, 0.0) is not finite"),
+    ((5.0, -5.0), PLACE, "outside every camera's view"),
+    (PICK, (0.0, float("inf")), "place point (0.0, inf) is not finite"),
+    (PICK, (-7.0, 3.0), "place point (-7.000, 3.000) m is outside every camera's view"),
+])
+def test_points_no_camera_could_see_are_refused(interaction, pick, place, what):
+    """A record whose grasp or place is NaN or off the arena is a bad record, not 0 views."""
+    before, held, after = interaction
+    with pytest.raises(ValueError, match=re.escape(what)):
+        label_interaction(before, held, after, pick, load_config(), place_xy=place)

@@ -100,8 +100,7 @@ def test_offline_labelling_of_the_bag_equals_live(loop_run, ros_master):
     assert bag.is_file() and not Path(str(bag) + ".active").exists()
     offline = loop_run["tmp"] / "offline"
     out = subprocess.run(["roslaunch", "seg_by_interaction", "offline_labeling.launch",
-                          f"bag:={bag}", f"data_dir:={offline}", f"preset:={loop_run['preset']}",
-                          "idle_exit:=5", "rate:=4"],
+                          f"bag:={bag}", f"data_dir:={offline}", f"preset:={loop_run['preset']}"],
                          env=ros_master.env, capture_output=True, text=True, timeout=600)
     live = _examples(loop_run["data"] / "store")
     replayed = _examples(offline / "store")

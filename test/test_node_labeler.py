@@ -70,3 +70,41 @@ def test_labeler_node(ros_node, launch, tmp_path):
     pub.publish(_interaction(iid=9))
     assert not receipts.get(timeout=60).failed                # still labelling
     assert store.count_interactions() == 2
+
+
+def test_store_failures_and_impossible_points_get_failed_receipts(ros_node, launch, tmp_path):
+    """The store failing (here: its tmp folder replaced by a file, as a full or broken disk
+    would) and a NaN / off-arena grasp each get a failed receipt, so the coordinator stops
+    re-sending, and the labeller goes on once the store works again."""
+    import shutil
+
+    import rospy
+    from seg_by_interaction.msg import Interaction, InteractionLabelled
+    from seg_by_interaction.ros.testing import wait_until
+    receipts: queue.Queue = queue.Queue()
+    rospy.Subscriber("/labfail/labelled", InteractionLabelled, receipts.put)
+    pub = rospy.Publisher("/labfail/interactions", Interaction, queue_size=10)
+    launch("rosrun", "seg_by_interaction", "labeler", "__ns:=/labfail",
+           f"_data_dir:={tmp_path}", name="labeler")
+    wait_until(lambda: pub.get_num_connections() > 0, 60, "the labeler to subscribe")
+    msg = _interaction(iid=10)
+    first = _interaction(iid=9)
+    pub.publish(first)
+    assert not receipts.get(timeout=60).failed
+    tmp = tmp_path / "store" / "tmp"
+    shutil.rmtree(tmp)
+    tmp.write_text("not a folder")
+    pub.publish(msg)
+    failed = receipts.get(timeout=60)
+    assert failed.failed and failed.interaction_id == 10 and "store failed" in failed.message
+    tmp.unlink()
+    tmp.mkdir()
+    for iid, (x, y) in ((11, (float("nan"), 0.0)), (12, (5.0, -5.0))):
+        bad = _interaction(iid=iid)
+        bad.grasp.x, bad.grasp.y = x, y
+        pub.publish(bad)
+        refused = receipts.get(timeout=60)
+        assert refused.failed and refused.interaction_id == iid and "refused" in refused.message
+    pub.publish(msg)                                          # the re-sent record, store fixed
+    ok = receipts.get(timeout=60)
+    assert not ok.failed and ok.interaction_id == 10 and ok.views >= 4

@@ -53,6 +53,21 @@ def _project(camera, xy) -> Optional[tuple[float, float]]:
     return float(px[0, 0]), float(px[0, 1])
 
 
+def _check_point(name: str, xy, cameras) -> None:
+    """Refuse a point that cannot be where the robot acted: not finite, or seen by no camera.
+
+    Views whose camera misses the point are skipped one by one; a point that every camera
+    misses (a grasp at (5, -5)) is a bad record, not an interaction with no views."""
+    try:
+        x, y = float(xy[0]), float(xy[1])
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ValueError(f"{name} point {xy!r} is not an (x, y) pair") from exc
+    if not (np.isfinite(x) and np.isfinite(y)):
+        raise ValueError(f"{name} point ({x}, {y}) is not finite")
+    if not any(_project(cam, (x, y)) is not None for cam in cameras):
+        raise ValueError(f"{name} point ({x:.3f}, {y:.3f}) m is outside every camera's view")
+
+
 def _agrees_with_gripper(mask, held: Optional[bool], mode: str) -> bool:
     """Whether a view's label may be kept given what the gripper felt (``held``: the
     jaws stopped on something; None = unknown). ``negatives``: a view that saw nothing
@@ -84,6 +99,9 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     _check_frames("after", after, n)
     if len(before.cameras) != n:
         raise ValueError(f"before has {len(before.cameras)} camera models for {n} images")
+    _check_point("grasp", pick_xy, before.cameras)
+    if place_xy is not None:
+        _check_point("place", place_xy, before.cameras)
     window, min_px = int(lab["window"]), int(lab["min_pixels"])
     gripper_mode = str(lab["use_gripper"])
     if gripper_mode not in ("none", "negatives", "both"):

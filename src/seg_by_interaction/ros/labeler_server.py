@@ -5,7 +5,7 @@ large queue keeps every record while a slow one is labelled.
 """
 from __future__ import annotations
 
-import time
+import sqlite3
 
 import rospy
 from sensor_msgs.msg import Image
@@ -18,18 +18,27 @@ from seg_by_interaction.visualization import overlay_masks
 
 
 class LabelerServer:
-    def __init__(self, labeler: InteractionLabeler, queue_size: int):
+    def __init__(self, labeler: InteractionLabeler, queue_size: int, subscribe: bool = True):
         self.labeler = labeler
         self.examples_pub = rospy.Publisher("examples", LabeledExample, queue_size=100)
         self.receipts_pub = rospy.Publisher("labelled", InteractionLabelled, queue_size=100)
         self.viz_pub = rospy.Publisher("~viz", Image, queue_size=1)
         self.labelled = 0
-        self.last_activity = time.monotonic()
-        rospy.Subscriber("interactions", Interaction, self.on_interaction,
-                         queue_size=queue_size, buff_size=2 ** 28)
+        self.refused = 0                  # bad records
+        self.failures = 0                 # the store failed on a good record
+        if subscribe:                     # offline labelling reads the bag itself
+            rospy.Subscriber("interactions", Interaction, self.on_interaction,
+                             queue_size=queue_size, buff_size=2 ** 28)
 
     def on_interaction(self, msg: Interaction) -> None:
-        self.last_activity = time.monotonic()
+        self.handle(msg)
+
+    def handle(self, msg: Interaction) -> bool:
+        """Label one record, publish its examples, always answer with a receipt.
+
+        A bad record (unreadable images, impossible points) is refused; a store that fails
+        (disk full, database locked or damaged) is a failure of ours: both get a failed
+        receipt, so the coordinator stops waiting, and both are counted."""
         try:
             before, after = msg_to_frames(msg.before), msg_to_frames(msg.after)
             held = msg_to_frames(msg.held) if msg.held.images else None
@@ -39,13 +48,30 @@ class LabelerServer:
                                         (msg.grasp.x, msg.grasp.y), (msg.place.x, msg.place.y),
                                         stamp=msg.header.stamp.to_sec())
         except (ConversionError, ValueError) as exc:
-            rospy.logerr("interaction %s/%d not labelled: %s", msg.robot_id, msg.interaction_id,
-                         exc)
-            self.receipts_pub.publish(InteractionLabelled(
-                header=msg.header, robot_id=msg.robot_id, interaction_id=msg.interaction_id,
-                failed=True, message=str(exc)))
-            return
+            self.refused += 1
+            self._fail(msg, f"refused: {exc}")
+            return False
+        except (RuntimeError, OSError, sqlite3.Error) as exc:
+            self.failures += 1
+            self._fail(msg, f"store failed ({type(exc).__name__}): {exc}")
+            return False
         self.labelled += 1
+        positives = self._publish(msg, stored)
+        self.receipts_pub.publish(InteractionLabelled(
+            header=msg.header, robot_id=msg.robot_id, interaction_id=msg.interaction_id,
+            views=len(stored), positives=positives))
+        rospy.loginfo("interaction %s/%d: %d views, %d positive", msg.robot_id,
+                      msg.interaction_id, len(stored), positives)
+        return True
+
+    def _fail(self, msg: Interaction, reason: str) -> None:
+        rospy.logerr("interaction %s/%d not labelled (%d refused, %d store failures so far): %s",
+                     msg.robot_id, msg.interaction_id, self.refused, self.failures, reason)
+        self.receipts_pub.publish(InteractionLabelled(
+            header=msg.header, robot_id=msg.robot_id, interaction_id=msg.interaction_id,
+            failed=True, message=reason))
+
+    def _publish(self, msg: Interaction, stored) -> int:
         positives = 0
         for example_id, view in stored:
             out = LabeledExample(robot_id=msg.robot_id, interaction_id=msg.interaction_id,
@@ -63,12 +89,4 @@ class LabelerServer:
             masks = [view.mask] if view.mask is not None else []
             self.viz_pub.publish(rgb_to_msg(overlay_masks(view.image, masks, ["label"],
                                                           points=[view.pick_px]), msg.header))
-        self.receipts_pub.publish(InteractionLabelled(
-            header=msg.header, robot_id=msg.robot_id, interaction_id=msg.interaction_id,
-            views=len(stored), positives=positives))
-        rospy.loginfo("interaction %s/%d: %d views, %d positive", msg.robot_id,
-                      msg.interaction_id, len(stored), positives)
-        self.last_activity = time.monotonic()
-
-    def idle_for(self) -> float:
-        return time.monotonic() - self.last_activity
+        return positives

@@ -102,7 +102,8 @@ def _roslaunch(*args) -> str:
 def test_fleet_launch_has_one_namespace_per_robot(robots):
     nodes = set(_roslaunch("--nodes", "seg_by_interaction", "fleet.launch",
                            f"robots:={robots}").split())
-    per_robot = {"sim_arena", "segmenter", "grasp_planner", "interaction_coordinator"}
+    per_robot = {"sim_arena", "camera_capture", "pick_place_server", "segmenter", "grasp_planner",
+                 "interaction_coordinator"}
     expected = {f"/robot{k}/{n}" for k in range(robots) for n in per_robot} | {"/labeler", "/trainer"}
     assert nodes == expected
     params = _roslaunch("--dump-params", "seg_by_interaction", "fleet.launch",
@@ -119,5 +120,6 @@ def test_external_trainer_and_remote_robot_launches():
     remote = _roslaunch("--nodes", "seg_by_interaction", "remote_robot.launch", "machine:=arm3",
                         "address:=127.0.0.1", "env_loader:=/nonexistent/env_loader.sh",
                         "robot_id:=robot7", "data_dir:=/tmp/shared").split()
-    assert set(remote) == {f"/robot7/{n}" for n in ("sim_arena", "segmenter", "grasp_planner",
-                                                    "interaction_coordinator")}
+    assert set(remote) == {f"/robot7/{n}" for n in ("sim_arena", "camera_capture",
+                                                    "pick_place_server", "segmenter",
+                                                    "grasp_planner", "interaction_coordinator")}

@@ -1,5 +1,7 @@
-"""The sim_arena node on a real master: capture_frames, camera streams, the PickPlace
-action (good, invalid, unreachable, preempted goals) and reset_arena."""
+"""A simulated robot on a real master, as users start it (sim_arena.launch): the world
+node (triggered camera streams, gripper driver, reset_arena, ground truth on debug topics)
+under camera_capture (capture_frames) and pick_place_server (the PickPlace action: good,
+invalid, unreachable, preempted goals), the same two nodes that run on the Sawyer."""
 from __future__ import annotations
 
 
@@ -11,11 +13,12 @@ pytestmark = pytest.mark.ros
 @pytest.fixture(scope="module")
 def arena_node(ros_master, tmp_path_factory):
     from seg_by_interaction.ros.testing import ManagedProcess, wait_for_service
-    proc = ManagedProcess(["rosrun", "seg_by_interaction", "sim_arena", "__ns:=/armtest",
-                           "_seed:=3"], ros_master.env,
+    proc = ManagedProcess(["roslaunch", "seg_by_interaction", "sim_arena.launch", "ns:=armtest",
+                           "seed:=3"], ros_master.env,
                           tmp_path_factory.mktemp("sim_arena") / "sim_arena.log")
     try:
-        wait_for_service("/armtest/reset_arena", timeout=120)
+        for name in ("reset_arena", "capture_frames"):
+            wait_for_service(f"/armtest/{name}", timeout=120)
         yield proc
     finally:
         proc.stop()
@@ -41,17 +44,37 @@ def test_capture_frames_and_streams(ros_node, arena_node):
     info = rospy.wait_for_message("/armtest/cam0/camera_info", CameraInfo, timeout=30)
     rospy.sleep(0.5)
     capture = rospy.ServiceProxy("/armtest/capture_frames", CaptureFrames)
-    resp = capture(include_ground_truth=True)
+    resp = capture(include_ground_truth=False)
     assert resp.success, resp.message
     frames = msg_to_frames(resp.frames)
     assert len(frames.images) == 4 and all(i.shape == (350, 430, 3) for i in frames.images)
-    assert len(frames.gt_instances) == 4 and frames.gt_instances[0].max() > 0
-    assert resp.frames.robot_id == "robot0"
+    assert not frames.gt_instances
+    assert resp.frames.robot_id == "armtest"
     assert msg_to_camera(info).width == 430
-    img = streamed.get(timeout=10)
+    img = streamed.get(timeout=10)             # the world's stream, the shot capture fired
     assert (img.height, img.width, img.encoding) == (350, 430, "rgb8")
+    assert abs(img.header.stamp.to_sec() - resp.frames.images[2].header.stamp.to_sec()) < 1e-6
+    assert bytes(img.data) == bytes(resp.frames.images[2].data)
     sub.unregister()
-    assert not capture(include_ground_truth=False).frames.gt_instances
+    refused = capture(include_ground_truth=True)   # cameras have no ground truth
+    assert not refused.success and "debug/camN/instances" in refused.message
+
+
+def _ground_truth(camera: int = 0):
+    """The world's instance image for the next shot (debug topic), fired through capture."""
+    import queue
+    import rospy
+    from sensor_msgs.msg import Image
+    from seg_by_interaction.ros.conversions import msg_to_instances
+    from seg_by_interaction.srv import CaptureFrames
+    got: queue.Queue = queue.Queue()
+    sub = rospy.Subscriber(f"/armtest/debug/cam{camera}/instances", Image, got.put)
+    from seg_by_interaction.ros.testing import wait_until
+    wait_until(lambda: sub.get_num_connections() > 0, 30, "the debug topic")
+    assert rospy.ServiceProxy("/armtest/capture_frames", CaptureFrames)().success
+    msg = got.get(timeout=30)
+    sub.unregister()
+    return msg_to_instances(msg)
 
 
 def test_pick_place_goals(ros_node, arena_node):
@@ -106,11 +129,13 @@ def test_reset_arena(ros_node, arena_node):
     from seg_by_interaction.srv import CaptureFrames, ResetArena
     reset = rospy.ServiceProxy("/armtest/reset_arena", ResetArena)
     capture = rospy.ServiceProxy("/armtest/capture_frames", CaptureFrames)
-    before = capture(include_ground_truth=True).frames
+    before = _ground_truth()
+    assert before.max() > 0
+    assert (_ground_truth() == before).all()            # nothing moved: the same instances
     resp = reset(sweep=False, new_scene=True, background=-2)
     assert resp.success and "new scene" in resp.message
-    after = capture(include_ground_truth=True).frames
-    assert bytes(before.images[0].data) != bytes(after.images[0].data)
+    after = _ground_truth()
+    assert after.max() > 0 and (after != before).mean() > 0.001   # other objects, elsewhere
     assert reset(sweep=True, new_scene=False, background=-1).success
     assert not reset(sweep=False, new_scene=False, background=9999).success
     assert not reset(sweep=False, new_scene=False, background=-7).success

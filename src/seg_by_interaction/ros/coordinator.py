@@ -5,14 +5,17 @@ supplies its steps as ROS calls and publishes each record on ``interactions``.
 """
 from __future__ import annotations
 
+import threading
+
 import actionlib
 import rospy
+from actionlib_msgs.msg import GoalStatus
 from geometry_msgs.msg import Pose2D as Pose2DMsg
 
 from seg_by_interaction.loop.algorithm import InteractionRecord, PlannedGrasp
 from seg_by_interaction.msg import (FrameSet, Grasp, Interaction, PickPlaceAction,
                                     PickPlaceGoal)
-from seg_by_interaction.robot.interface import OUTCOME_ROBOT_ERROR, PickPlaceOutcome
+from seg_by_interaction.robot.interface import OUTCOME_PLACED, OUTCOME_ROBOT_ERROR, PickPlaceOutcome
 from seg_by_interaction.ros.conversions import (hypothesis_to_msg, msg_to_frames,
                                                 msg_to_hypothesis, rgb_to_msg)
 from seg_by_interaction.srv import CaptureFrames, PlanGrasp, ResetArena, Segment
@@ -21,6 +24,39 @@ from seg_by_interaction.types import Frames, Hypothesis, Pose2D
 
 class StepFailed(RuntimeError):
     """A service or action answered with a failure."""
+
+
+class PickPlaceClient:
+    """The pick_place action, one goal at a time, without SimpleActionClient's race.
+
+    SimpleActionClient compares each transition's goal handle with the one it stores
+    after send_goal returns; a fast server's first transition can arrive before that
+    ("Got a transition callback on a goal handle that we're not tracking") and is lost.
+    Here each goal's callback is its own closure, so nothing has to be matched, and the
+    goal's terminal state is returned with its result: only SUCCEEDED means it ran."""
+
+    def __init__(self, name: str, timeout: float):
+        self.client = actionlib.ActionClient(name, PickPlaceAction)
+        if not self.client.wait_for_server(rospy.Duration(timeout)):
+            raise StepFailed(f"{name} action server did not come up")
+
+    def run(self, goal: PickPlaceGoal, timeout: float):
+        """(terminal GoalStatus, PickPlaceResult or None); (None, None) on timeout."""
+        done = threading.Event()
+
+        def on_transition(gh):
+            if gh.get_comm_state() == actionlib.CommState.DONE:
+                done.set()
+
+        gh = self.client.send_goal(goal, transition_cb=on_transition)
+        if not done.wait(timeout):
+            gh.cancel()
+            done.wait(min(timeout, 10.0))       # let the server stop the arm and answer
+            return None, None
+        return gh.get_goal_status(), gh.get_result()
+
+
+_STATUS_NAMES = {v: k for k, v in vars(GoalStatus).items() if k.isupper() and isinstance(v, int)}
 
 
 class RosLoopSteps:
@@ -37,9 +73,7 @@ class RosLoopSteps:
         self._segment = rospy.ServiceProxy("segment", Segment)
         self._plan = rospy.ServiceProxy("plan_grasp", PlanGrasp)
         self._reset = rospy.ServiceProxy("reset_arena", ResetArena)
-        self._action = actionlib.SimpleActionClient("pick_place", PickPlaceAction)
-        if not self._action.wait_for_server(rospy.Duration(self.timeout)):
-            raise StepFailed("pick_place action server did not come up")
+        self._action = PickPlaceClient("pick_place", self.timeout)
         self.last_frames_msg: dict[int, FrameSet] = {}
         self.last_hypotheses: dict[int, object] = {}
         self.last_grasp_msg: Grasp | None = None
@@ -85,13 +119,17 @@ class RosLoopSteps:
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
         goal = PickPlaceGoal(pick=Pose2DMsg(pick.x, pick.y, pick.theta),
                              place=Pose2DMsg(place.x, place.y, place.theta), capture_held=True)
-        self._action.send_goal(goal)
-        if not self._action.wait_for_result(rospy.Duration(self.timeout)):
-            self._action.cancel_goal()
+        status, r = self._action.run(goal, self.timeout)
+        if status is None:
             return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place timed out")
-        r = self._action.get_result()
-        if r is None:
-            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place returned no result")
+        if r is None or (status != GoalStatus.SUCCEEDED and status not in
+                         (GoalStatus.ABORTED, GoalStatus.PREEMPTED)):
+            # RECALLED / REJECTED / LOST: the goal never ran; its result is the default one
+            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place goal ended "
+                                    f"{_STATUS_NAMES.get(status, status)} without running")
+        if status != GoalStatus.SUCCEEDED and r.outcome == OUTCOME_PLACED:
+            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place ended "
+                                    f"{_STATUS_NAMES.get(status, status)}: {r.message}")
         held = None
         self.last_held_msg = r.held_frames if r.held_frames.images else None
         if self.last_held_msg is not None:

@@ -77,3 +77,28 @@ class PickPlaceServer:
         else:
             self.server.set_aborted(result, outcome.message)
 
+
+
+class RobotResetServer:
+    """reset_arena on a real robot: the sweep only (a real table's scene and background
+    are whatever is on it)."""
+
+    def __init__(self, robot: Robot, lock: threading.RLock | None = None):
+        from seg_by_interaction.srv import ResetArena
+        self.robot, self.lock = robot, lock or threading.RLock()
+        self.service = rospy.Service("reset_arena", ResetArena, self._handle)
+
+    def _handle(self, req):
+        from seg_by_interaction.srv import ResetArenaRequest, ResetArenaResponse
+        if req.new_scene or req.background != ResetArenaRequest.BACKGROUND_KEEP:
+            return ResetArenaResponse(success=False, message="a real table has no scene or "
+                                      "background to change; only the sweep is available")
+        if not req.sweep:
+            return ResetArenaResponse(success=True, message="nothing to do")
+        try:
+            with self.lock:
+                self.robot.reset_sweep()
+        except Exception as exc:  # the node stays up; the caller learns why
+            rospy.logerr("reset sweep failed: %s", exc)
+            return ResetArenaResponse(success=False, message=f"sweep failed: {exc}")
+        return ResetArenaResponse(success=True, message="sweep")

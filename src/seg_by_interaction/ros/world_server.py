@@ -1,0 +1,112 @@
+"""The simulated world's ROS face: triggered cameras and the gripper driver.
+
+Like a Gazebo world: it publishes what sensors would (``camN/image_raw``, latched
+``camN/camera_info``) when its software trigger fires, and takes low-level commands
+(``gripper_command``) from the same pick_place_server that drives a real arm. Ground
+truth goes only to ``debug/camN/instances`` (mono16, arena ids), which nothing in the
+learning path subscribes to.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import rospy
+from sensor_msgs.msg import CameraInfo, Image
+
+from seg_by_interaction.cameras.interface import CameraRig
+from seg_by_interaction.robot.driver import GripperDriver
+from seg_by_interaction.ros.conversions import camera_to_msg, instances_to_msg, rgb_to_msg
+from seg_by_interaction.srv import (GripperCommand, GripperCommandRequest, GripperCommandResponse,
+                                    TriggerCameras, TriggerCamerasResponse)
+
+
+class TriggeredCameras:
+    """``trigger_cameras`` renders every camera once and publishes the images with one stamp."""
+
+    def __init__(self, rig: CameraRig, lock: threading.RLock, frame_id: str = "arena"):
+        self.rig, self.lock = rig, lock
+        self.image_pubs, self.info_pubs, self.gt_pubs = [], [], []
+        for k, camera in enumerate(rig.cameras):
+            self.image_pubs.append(rospy.Publisher(f"cam{k}/image_raw", Image, queue_size=2))
+            info = rospy.Publisher(f"cam{k}/camera_info", CameraInfo, queue_size=1, latch=True)
+            info.publish(camera_to_msg(camera))
+            self.info_pubs.append(info)
+            self.gt_pubs.append(rospy.Publisher(f"debug/cam{k}/instances", Image, queue_size=2))
+        self.frame_id = frame_id
+        self.shots = 0
+        self.service = rospy.Service("trigger_cameras", TriggerCameras, self._handle)
+
+    def _handle(self, _req) -> TriggerCamerasResponse:
+        try:
+            stamp = self.fire()
+        except Exception as exc:  # the node stays up; the caller learns why
+            rospy.logerr("camera trigger failed: %s", exc)
+            return TriggerCamerasResponse(success=False, message=f"render failed: {exc}")
+        return TriggerCamerasResponse(success=True, message=f"shot {self.shots}", stamp=stamp)
+
+    def fire(self) -> rospy.Time:
+        want_gt = any(p.get_num_connections() > 0 for p in self.gt_pubs)
+        with self.lock:
+            frames = self.rig.capture(include_ground_truth=want_gt)
+            stamp = rospy.Time.now()          # the world's clock at the shot
+        self.shots += 1
+        for k, (pub, img) in enumerate(zip(self.image_pubs, frames.images)):
+            msg = rgb_to_msg(img)
+            msg.header.stamp, msg.header.frame_id = stamp, f"cam{k}"
+            msg.header.seq = self.shots
+            pub.publish(msg)
+        if want_gt and frames.gt_instances:
+            for pub, inst in zip(self.gt_pubs, frames.gt_instances):
+                gt = instances_to_msg(inst)
+                gt.header.stamp = stamp
+                pub.publish(gt)
+        return stamp
+
+
+class GripperCommandServer:
+    """``gripper_command`` over a GripperDriver; every command is validated first."""
+
+    def __init__(self, driver: GripperDriver, lock: threading.RLock):
+        self.driver, self.lock = driver, lock
+        self.service = rospy.Service("gripper_command", GripperCommand, self._handle)
+
+    def _handle(self, req) -> GripperCommandResponse:
+        try:
+            with self.lock:
+                return self._run(req)
+        except (ValueError, TypeError) as exc:
+            return GripperCommandResponse(success=False, message=str(exc), object_id=-1)
+        except Exception as exc:  # the world stays up; the backend reports a robot error
+            rospy.logerr("gripper_command %d failed: %s", req.command, exc)
+            return GripperCommandResponse(success=False, message=f"{type(exc).__name__}: {exc}",
+                                          object_id=-1)
+
+    def _run(self, req) -> GripperCommandResponse:
+        d, R = self.driver, GripperCommandRequest
+        values = (req.x, req.y, req.z, req.z_high, req.yaw, req.seconds)
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"non-finite value in command {req.command}: {values}")
+        if req.seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {req.seconds}")
+        out = GripperCommandResponse(success=True, object_id=-1)
+        if req.command == R.MOVE:
+            out.done = d.move(req.x, req.y, req.z, req.yaw if req.set_yaw else None, free=req.free)
+        elif req.command == R.JAWS:
+            d.set_jaws(bool(req.open), req.seconds)
+        elif req.command == R.WAIT:
+            d.wait(req.seconds)
+        elif req.command == R.GRIP:
+            g = d.grip()
+            out.holding, out.gap, out.drop = g.holding, g.gap, g.drop
+            out.object_id = -1 if g.object_id is None else int(g.object_id)
+        elif req.command == R.GO_TO:
+            out.done = d.go_to(req.pose)
+        elif req.command == R.STOP:
+            d.stop()
+        elif req.command == R.AFTER_RELEASE:
+            out.done = d.after_release(req.z, req.z_high)
+        elif req.command != R.TIP:
+            raise ValueError(f"unknown gripper command {req.command}")
+        out.x, out.y, out.z = d.tip()
+        return out

@@ -8,7 +8,7 @@ z up, table surface at z = 0); angles are radians.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -30,6 +30,7 @@ class Frames:
     stamp: float
     cameras: list[CameraModel]
     gt_instances: Optional[list[np.ndarray]] = None  # sim only; never for learning
+    wire: Any = field(default=None, repr=False, compare=False)  # the message it came in (ROS)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Hypothesis:
     mask: np.ndarray            # bool [H, W]
     score: float
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), pixels
+    wire: Any = field(default=None, repr=False, compare=False)  # the message it came in (ROS)
 
 
 @dataclass

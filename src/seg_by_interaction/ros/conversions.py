@@ -149,3 +149,11 @@ def msg_to_hypothesis(msg) -> Hypothesis:
     r = msg.roi
     return Hypothesis(mask=mask, score=float(msg.score),
                       box=(r.x_offset, r.y_offset, r.x_offset + r.width, r.y_offset + r.height))
+
+
+def serialize(msg) -> bytes:
+    """Wire bytes of a message (the coordinator's outbox on disk; exact comparisons)."""
+    from io import BytesIO
+    buf = BytesIO()
+    msg.serialize(buf)
+    return buf.getvalue()

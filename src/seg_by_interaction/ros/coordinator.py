@@ -16,7 +16,7 @@ from seg_by_interaction.loop.algorithm import InteractionRecord, PlannedGrasp
 from seg_by_interaction.msg import (FrameSet, Grasp, Interaction, PickPlaceAction,
                                     PickPlaceGoal)
 from seg_by_interaction.robot.interface import OUTCOME_PLACED, OUTCOME_ROBOT_ERROR, PickPlaceOutcome
-from seg_by_interaction.ros.conversions import (hypothesis_to_msg, msg_to_frames,
+from seg_by_interaction.ros.conversions import (frames_to_msg, hypothesis_to_msg, msg_to_frames,
                                                 msg_to_hypothesis, rgb_to_msg)
 from seg_by_interaction.srv import CaptureFrames, PlanGrasp, ResetArena, Segment
 from seg_by_interaction.types import Frames, Hypothesis, Pose2D
@@ -74,21 +74,14 @@ class RosLoopSteps:
         self._plan = rospy.ServiceProxy("plan_grasp", PlanGrasp)
         self._reset = rospy.ServiceProxy("reset_arena", ResetArena)
         self._action = PickPlaceClient("pick_place", self.timeout)
-        self.last_frames_msg: dict[int, FrameSet] = {}
-        self.last_hypotheses: dict[int, object] = {}
-        self.last_grasp_msg: Grasp | None = None
-        self.last_held_msg: FrameSet | None = None
 
     def capture(self) -> Frames:
         resp = self._capture(include_ground_truth=False)
         if not resp.success:
             raise StepFailed(f"capture_frames: {resp.message}")
         frames = msg_to_frames(resp.frames)
-        self.last_frames_msg[id(frames)] = resp.frames
+        frames.wire = resp.frames            # travels with the record: nothing cached here
         return frames
-
-    def frames_msg(self, frames: Frames) -> FrameSet:
-        return self.last_frames_msg.pop(id(frames))
 
     def segment(self, frames: Frames, camera: int):
         image_msg = rgb_to_msg(frames.images[camera])
@@ -100,21 +93,20 @@ class RosLoopSteps:
         for msg in resp.hypotheses.hypotheses:
             msg.camera = camera
             hyp = msg_to_hypothesis(msg)
-            self.last_hypotheses[id(hyp)] = msg
+            hyp.wire = msg
             hyps.append(hyp)
         return hyps, int(resp.hypotheses.model_version)
 
     def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp:
-        msg = self.last_hypotheses.get(id(hypothesis))
+        msg = hypothesis.wire
         if msg is None:
             msg = hypothesis_to_msg(hypothesis, 0, camera=camera)
         resp = self._plan(hypothesis=msg)
         if not resp.success:
             raise ValueError(resp.message)
         g = resp.grasp
-        self.last_grasp_msg = g
         return PlannedGrasp(u=g.u, v=g.v, angle=g.angle, width_px=g.width_px,
-                            pose=Pose2D(g.x, g.y, g.theta), width_m=g.width)
+                            pose=Pose2D(g.x, g.y, g.theta), width_m=g.width, wire=g)
 
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
         goal = PickPlaceGoal(pick=Pose2DMsg(pick.x, pick.y, pick.theta),
@@ -131,9 +123,9 @@ class RosLoopSteps:
             return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place ended "
                                     f"{_STATUS_NAMES.get(status, status)}: {r.message}")
         held = None
-        self.last_held_msg = r.held_frames if r.held_frames.images else None
-        if self.last_held_msg is not None:
+        if r.held_frames.images:
             held = msg_to_frames(r.held_frames)
+            held.wire = r.held_frames
         return PickPlaceOutcome(outcome=r.outcome, message=r.message,
                                 object_in_gripper=r.object_in_gripper, held_result=held,
                                 pick_seconds=r.pick_seconds, place_seconds=r.place_seconds)
@@ -145,24 +137,27 @@ class RosLoopSteps:
             rospy.logwarn("reset_arena: %s", resp.message)
 
     def record_to_msg(self, record: InteractionRecord) -> Interaction:
+        """The Interaction message of a record, from the messages its parts came in."""
         msg = Interaction(robot_id=self.robot_id, interaction_id=record.interaction_id,
                           model_version=record.model_version, outcome=record.outcome.outcome,
                           object_in_gripper=record.outcome.object_in_gripper)
         msg.header.stamp = rospy.Time.now()
-        msg.before = self.frames_msg(record.before)
-        msg.after = self.frames_msg(record.after)
-        if self.last_held_msg is not None:
-            msg.held = self.last_held_msg
+        msg.before = _wire(record.before, self.robot_id)
+        msg.after = _wire(record.after, self.robot_id)
+        if record.outcome.held_result is not None:
+            msg.held = _wire(record.outcome.held_result, self.robot_id)
         if record.hypothesis is not None:
-            msg.hypothesis = self.last_hypotheses.get(id(record.hypothesis)) or hypothesis_to_msg(
+            msg.hypothesis = record.hypothesis.wire or hypothesis_to_msg(
                 record.hypothesis, record.hypothesis_index, camera=record.camera)
-        if record.grasp is not None and self.last_grasp_msg is not None:
-            msg.grasp = self.last_grasp_msg
+        if record.grasp is not None and record.grasp.wire is not None:
+            msg.grasp = record.grasp.wire
         else:  # exploration pick: no hypothesis, the arena pose alone
             msg.grasp = Grasp(camera=record.camera, x=record.pick.x, y=record.pick.y,
                               theta=record.pick.theta)
             msg.hypothesis.camera = record.camera
         msg.place = Pose2DMsg(record.place.x, record.place.y, record.place.theta)
-        self.last_hypotheses.clear()
-        self.last_frames_msg.clear()
         return msg
+
+
+def _wire(frames: Frames, robot_id: str) -> FrameSet:
+    return frames.wire if frames.wire is not None else frames_to_msg(frames, robot_id)

@@ -70,8 +70,6 @@ class RearrangementServer:
             rospy.logerr("rearrange failed: %s", exc)
             self._abort(f"a robot step failed: {exc}")
             return
-        finally:
-            self._clear_caches()
         out = RearrangeResult(success=result.success, final_distance_px=result.final_distance_px,
                               max_distance_px=result.max_distance_px,
                               interactions_used=result.interactions, matched=result.matched,
@@ -84,9 +82,3 @@ class RearrangementServer:
             self.server.set_succeeded(out, result.message)
         else:
             self.server.set_aborted(out, result.message)
-
-    def _clear_caches(self) -> None:
-        for name in ("last_frames_msg", "last_hypotheses"):
-            cache = getattr(self.steps, name, None)
-            if isinstance(cache, dict):
-                cache.clear()

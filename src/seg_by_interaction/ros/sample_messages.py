@@ -54,7 +54,5 @@ def sample(msg_class, seed: int = 1):
 
 def serialized(msg) -> bytes:
     """Wire bytes of a message, for exact comparisons."""
-    from io import BytesIO
-    buf = BytesIO()
-    msg.serialize(buf)
-    return buf.getvalue()
+    from seg_by_interaction.ros.conversions import serialize
+    return serialize(msg)

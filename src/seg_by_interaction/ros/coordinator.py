@@ -12,7 +12,8 @@ from geometry_msgs.msg import Pose2D as Pose2DMsg
 from seg_by_interaction.loop.algorithm import InteractionRecord, PlannedGrasp
 from seg_by_interaction.msg import (FrameSet, Grasp, Interaction, PickPlaceAction,
                                     PickPlaceGoal)
-from seg_by_interaction.robot.interface import OUTCOME_ROBOT_ERROR, PickPlaceOutcome
+from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_ROBOT_ERROR,
+                                                OUTCOME_UNKNOWN, PickPlaceOutcome)
 from seg_by_interaction.ros.conversions import (hypothesis_to_msg, msg_to_frames,
                                                 msg_to_hypothesis, rgb_to_msg)
 from seg_by_interaction.srv import CaptureFrames, PlanGrasp, ResetArena, Segment
@@ -21,6 +22,58 @@ from seg_by_interaction.types import Frames, Hypothesis, Pose2D
 
 class StepFailed(RuntimeError):
     """A service or action answered with a failure."""
+
+
+# A goal's terminal states (actionlib_msgs/GoalStatus) by name, for messages.
+_STATE_NAMES = {getattr(actionlib.GoalStatus, n): n for n in (
+    "PENDING", "ACTIVE", "PREEMPTED", "SUCCEEDED", "ABORTED", "REJECTED", "PREEMPTING",
+    "RECALLING", "RECALLED", "LOST")}
+
+
+def outcome_from_action(state: int, result) -> PickPlaceOutcome:
+    """The PickPlaceOutcome of a finished pick_place goal. Only a goal that SUCCEEDED can
+    count as placed: a recalled, rejected or lost goal carries a default result
+    (outcome 0 = OUTCOME_UNKNOWN), and an aborted or preempted one never placed."""
+    name = _STATE_NAMES.get(state, str(state))
+    if result is None:
+        return PickPlaceOutcome(OUTCOME_UNKNOWN, f"pick_place ended {name} without a result")
+    held = msg_to_frames(result.held_frames) if result.held_frames.images else None
+    outcome = int(result.outcome)
+    message = result.message
+    if state != actionlib.GoalStatus.SUCCEEDED:
+        if outcome == OUTCOME_PLACED:   # a server must not claim success for a failed goal
+            outcome = OUTCOME_UNKNOWN
+        message = f"pick_place goal {name}" + (f": {message}" if message else "")
+    elif outcome != OUTCOME_PLACED:
+        message = (f"pick_place SUCCEEDED with outcome {outcome}, not OUTCOME_PLACED"
+                   + (f": {message}" if message else ""))
+    return PickPlaceOutcome(outcome=outcome, message=message,
+                            object_in_gripper=bool(result.object_in_gripper), held_result=held,
+                            pick_seconds=result.pick_seconds, place_seconds=result.place_seconds)
+
+
+class PickPlaceClient:
+    """The pick_place action as one blocking call; the goal's terminal state decides."""
+
+    def __init__(self, name: str, timeout: float):
+        self.timeout = float(timeout)
+        self._action = actionlib.SimpleActionClient(name, PickPlaceAction)
+        if not self._action.wait_for_server(rospy.Duration(self.timeout)):
+            raise StepFailed(f"{name} action server did not come up")
+        self.last_held_msg: FrameSet | None = None
+
+    def __call__(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
+        self.last_held_msg = None
+        goal = PickPlaceGoal(pick=Pose2DMsg(pick.x, pick.y, pick.theta),
+                             place=Pose2DMsg(place.x, place.y, place.theta), capture_held=True)
+        self._action.send_goal(goal)
+        if not self._action.wait_for_result(rospy.Duration(self.timeout)):
+            self._action.cancel_goal()
+            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place timed out")
+        state, result = self._action.get_state(), self._action.get_result()
+        if result is not None and result.held_frames.images:
+            self.last_held_msg = result.held_frames
+        return outcome_from_action(state, result)
 
 
 class RosLoopSteps:
@@ -37,13 +90,10 @@ class RosLoopSteps:
         self._segment = rospy.ServiceProxy("segment", Segment)
         self._plan = rospy.ServiceProxy("plan_grasp", PlanGrasp)
         self._reset = rospy.ServiceProxy("reset_arena", ResetArena)
-        self._action = actionlib.SimpleActionClient("pick_place", PickPlaceAction)
-        if not self._action.wait_for_server(rospy.Duration(self.timeout)):
-            raise StepFailed("pick_place action server did not come up")
+        self._pick_place = PickPlaceClient("pick_place", self.timeout)
         self.last_frames_msg: dict[int, FrameSet] = {}
         self.last_hypotheses: dict[int, object] = {}
         self.last_grasp_msg: Grasp | None = None
-        self.last_held_msg: FrameSet | None = None
 
     def capture(self) -> Frames:
         resp = self._capture(include_ground_truth=False)
@@ -82,23 +132,12 @@ class RosLoopSteps:
         return PlannedGrasp(u=g.u, v=g.v, angle=g.angle, width_px=g.width_px,
                             pose=Pose2D(g.x, g.y, g.theta), width_m=g.width)
 
+    @property
+    def last_held_msg(self) -> FrameSet | None:
+        return self._pick_place.last_held_msg
+
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
-        goal = PickPlaceGoal(pick=Pose2DMsg(pick.x, pick.y, pick.theta),
-                             place=Pose2DMsg(place.x, place.y, place.theta), capture_held=True)
-        self._action.send_goal(goal)
-        if not self._action.wait_for_result(rospy.Duration(self.timeout)):
-            self._action.cancel_goal()
-            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place timed out")
-        r = self._action.get_result()
-        if r is None:
-            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place returned no result")
-        held = None
-        self.last_held_msg = r.held_frames if r.held_frames.images else None
-        if self.last_held_msg is not None:
-            held = msg_to_frames(r.held_frames)
-        return PickPlaceOutcome(outcome=r.outcome, message=r.message,
-                                object_in_gripper=r.object_in_gripper, held_result=held,
-                                pick_seconds=r.pick_seconds, place_seconds=r.place_seconds)
+        return self._pick_place(pick, place)
 
     def reset(self, sweep: bool, new_background: bool) -> None:
         resp = self._reset(sweep=sweep, new_scene=False,

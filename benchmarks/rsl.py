@@ -3,8 +3,10 @@ realistic batch (the preset's batch size; a network-like prediction of an object
 difference-image-like noisy mask of it), at two mask sizes measured in one run: the
 preset's ``model.mask_size`` and ``rsl.paper_mask_size`` (112).
 
-Prints `key: value` lines (per size `..._<side>`); the last is the speed-up of the exact
-solver at ``rsl.paper_mask_size``.
+Times are per batch, the best of N runs (timeit's convention: the least disturbed run on
+a shared machine) and, beside it, the median. Prints `key: value` lines (per size
+`..._<side>`); the last is the speed-up of the exact solver (best-of-N times) at
+``rsl.paper_mask_size``.
 Usage: .venv/bin/python benchmarks/rsl.py [--quick] [--preset paper]
 """
 from __future__ import annotations
@@ -43,19 +45,22 @@ def realistic_batch(batch: int, size: int, seed: int = 0):
 
 
 def timed(fn, repeats):
+    """(result, best seconds, median seconds) of ``repeats`` runs after one warm-up."""
+    out = fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
-    return out, statistics.median(times)
+    return out, min(times), statistics.median(times)
 
 
 def measure(batch: int, size: int, b: float, step: float, quick: bool) -> dict:
     """Exact vs paper targets on one realistic batch: feasibility, cost, median seconds."""
     logits, noisy = realistic_batch(batch, size)
-    exact, t_exact = timed(lambda: robust_targets(logits, noisy, b), 5 if quick else 30)
-    paper, t_paper = timed(lambda: bias_shift_targets(logits, noisy, b, step), 1 if quick else 3)
+    exact, t_exact, med_exact = timed(lambda: robust_targets(logits, noisy, b), 10 if quick else 40)
+    paper, t_paper, med_paper = timed(lambda: bias_shift_targets(logits, noisy, b, step),
+                                      2 if quick else 5)
     cost_exact, cost_paper = flip_cost(logits, exact), flip_cost(logits, paper)
     return {
         "prediction_iou_mean": f"{float(iou(logits > 0, noisy).mean()):.3f}",
@@ -66,6 +71,9 @@ def measure(batch: int, size: int, b: float, step: float, quick: bool) -> dict:
         "exact_never_worse": bool((cost_exact <= cost_paper + 1e-9).all()),
         "exact_s_per_batch": f"{t_exact:.5f}",
         "paper_s_per_batch": f"{t_paper:.5f}",
+        "exact_median_s_per_batch": f"{med_exact:.5f}",
+        "paper_median_s_per_batch": f"{med_paper:.5f}",
+        "speedup_median_exact_vs_paper": f"{med_paper / med_exact:.1f}",
         "speedup_exact_vs_paper": f"{t_paper / t_exact:.1f}",
     }
 

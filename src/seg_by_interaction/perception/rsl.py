@@ -25,7 +25,8 @@ import torch
 IOU_TOLERANCE = 1e-9
 
 
-def _check(logits: torch.Tensor, noisy_masks: torch.Tensor, iou_threshold: float):
+def _check(logits: torch.Tensor, noisy_masks: torch.Tensor, iou_threshold: float,
+           nonempty: bool = True):
     if logits.ndim != 3:
         raise ValueError(f"logits must be [B, H, W], got shape {tuple(logits.shape)}")
     if noisy_masks.shape != logits.shape:
@@ -35,9 +36,11 @@ def _check(logits: torch.Tensor, noisy_masks: torch.Tensor, iou_threshold: float
         raise ValueError(f"noisy_masks must be bool, got {noisy_masks.dtype}")
     if not 0.0 < float(iou_threshold) <= 1.0:
         raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
-    if not bool(torch.isfinite(logits).all()):
+    # a finite sum means finite logits (a NaN or inf anywhere makes it NaN/inf); only when
+    # it is not (or overflows) is the element-wise test needed
+    if not bool(torch.isfinite(logits.sum())) and not bool(torch.isfinite(logits).all()):
         raise ValueError("logits must be finite")
-    if logits.shape[0] and not bool(noisy_masks.flatten(1).any(1).all()):
+    if nonempty and logits.shape[0] and not bool(noisy_masks.flatten(1).any(1).all()):
         raise ValueError("every noisy mask must be non-empty")
 
 
@@ -65,7 +68,7 @@ def robust_targets(logits: torch.Tensor, noisy_masks: torch.Tensor,
     IoU >= iou_threshold against its noisy mask whose total |logit| flipped relative
     to ``logits > 0`` is minimal.
     """
-    _check(logits, noisy_masks, iou_threshold)
+    _check(logits, noisy_masks, iou_threshold, nonempty=False)   # checked below, from `area`
     shape = logits.shape
     if shape[0] == 0:
         return torch.zeros(shape, dtype=torch.bool, device=logits.device)
@@ -82,7 +85,8 @@ def robust_targets(logits: torch.Tensor, noisy_masks: torch.Tensor,
     # several times faster than a row-wise sort of every pixel.
     pool = pred ^ m
     pool_idx = _flat_nonzero(pool)                                 # [T], row-major
-    n_pool = _count(pool)                                          # [B]
+    n_pool = torch.diff(torch.searchsorted(                        # [B] pool pixels per sample
+        pool_idx, torch.arange(batch + 1, device=x.device) * n))
     row = torch.repeat_interleave(torch.arange(batch, device=x.device), n_pool)
     xp = torch.index_select(x.view(-1), 0, pool_idx)
     key = (row << 32) | (xp.abs().view(torch.int32).long() + ((xp > 0).long() << 31))
@@ -96,6 +100,8 @@ def robust_targets(logits: torch.Tensor, noisy_masks: torch.Tensor,
     start, n_on = bounds[:, :1], bounds[:, 1:] - bounds[:, :1]    # [B, 1]
     n_off = n_pool.unsqueeze(1) - n_on
     area = _count(m).unsqueeze(1)
+    if not bool((area > 0).all()):
+        raise ValueError("every noisy mask must be non-empty")
     inter0, union0 = area - n_on, area + n_off          # turning on: inter + 1; off: union - 1
 
     k = torch.arange(int(n_off.max()) + 1, device=x.device).unsqueeze(0)  # [1, K] turned off

@@ -94,3 +94,11 @@ def test_every_range_names_a_key_of_the_defaults():
 def test_unknown_keys_still_refused():
     with pytest.raises(ConfigError, match="unknown configuration key 'training.batch_sise'"):
         load_config(overrides={"training.batch_sise": 4})
+
+
+def test_ablation_variant_overrides_are_validated():
+    from seg_by_interaction.experiments.ablation import variant_config
+    cfg = load_config()
+    assert variant_config(cfg, {"overrides": {"rsl.iou_threshold": 0.5}}, 3)["rsl"]["iou_threshold"] == 0.5
+    with pytest.raises(ConfigError, match=r"rsl\.iou_threshold: must be in \(0, 1\], got 1\.5"):
+        variant_config(cfg, {"overrides": {"rsl.iou_threshold": 1.5}}, 3)

@@ -110,8 +110,13 @@ def test_voc07_hand_computed_example():
     np.testing.assert_allclose(scores, [0.9, 0.8, 0.7, 0.6])
     np.testing.assert_allclose(recall_at_precision(preds, gts, 0.5, [0.4, 0.6, 1.0]),
                                [2 / 3, 1 / 3, 1 / 3])
-    # at IoU 0.3 p3 (0.4) becomes a TP: TP FP TP TP -> all three GT found
-    assert mask_ap(preds, gts, 0.3, "voc07") > mask_ap(preds, gts, 0.5, "voc07")
+    # at IoU 0.3 p3 (0.4) becomes a TP: TP FP TP TP -> all three GT found;
+    # precision 1, .5, .67, .75; recall 1/3, 1/3, 2/3, 1
+    # 11-point: r in {0,.1,.2,.3} -> 1.0; r in {.4,...,1.0} -> .75 (best precision at recall >= r)
+    assert mask_ap(preds, gts, 0.3, "voc07") == pytest.approx((4 * 1.0 + 7 * 0.75) / 11)
+    precision, recall, _ = precision_recall_curve(preds, gts, 0.3, "voc07")
+    np.testing.assert_allclose(precision, [1, 0.5, 2 / 3, 0.75])
+    np.testing.assert_allclose(recall, [1 / 3, 1 / 3, 2 / 3, 1])
 
 
 def test_voc07_takes_best_still_unmatched_ground_truth():

@@ -58,3 +58,22 @@ def test_rejects_bad_input():
         robust_targets(logits, torch.ones(2, 4, 4), 0.75)
     with pytest.raises(ValueError, match="iou_threshold"):
         robust_targets(logits, torch.ones(2, 4, 4, dtype=torch.bool), 1.5)
+
+
+def test_batched_solution_is_each_samples_own_at_112():
+    """The flat, batch-wide sort keeps every sample's pools apart: solving the batch gives
+    each sample the target it gets alone, at 112x112 with uneven pools (one sample's
+    prediction equals its mask: empty pools)."""
+    g = torch.Generator().manual_seed(7)
+    logits = torch.randn(6, 112, 112, generator=g) * 3
+    masks = torch.zeros(6, 112, 112, dtype=torch.bool)
+    for i in range(6):
+        masks[i, 10 + 5 * i:60 + 8 * i, 20:40 + 10 * i] = True
+    logits[2] = torch.where(masks[2], 1.0, -1.0) * logits[2].abs()  # already equal to the mask
+    for b in (0.5, 0.75, 1.0):
+        batched = robust_targets(logits, masks, b)
+        assert torch.equal(batched[2], masks[2])
+        for i in range(6):
+            alone = robust_targets(logits[i:i + 1], masks[i:i + 1], b)
+            assert torch.equal(batched[i:i + 1], alone), (b, i)
+        assert bool((iou(batched, masks) >= b - 1e-9).all())

@@ -231,6 +231,89 @@ def test_cli_stats_and_export(tmp_path):
     assert r.returncode == 2 and "not a dataset store" in r.stderr
 
 
+def _snapshot(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _stats(root, *extra):
+    return subprocess.run([sys.executable, "-m", "seg_by_interaction.data", "stats", str(root),
+                           *extra], capture_output=True, text=True, timeout=120)
+
+
+def _closed_store(root):
+    fill(root).close()
+    for leftover in ("index.sqlite-wal", "index.sqlite-shm"):
+        assert not (root / leftover).exists()   # the last connection checkpointed the WAL
+    return root
+
+
+def test_cli_stats_reads_without_writing(tmp_path):
+    root = _closed_store(tmp_path / "ds")
+    before = _snapshot(root)
+    r = _stats(root)
+    assert r.returncode == 0, r.stderr
+    assert "examples: 6" in r.stdout
+    assert _snapshot(root) == before          # not even SQLite's -wal/-shm files appear
+
+
+@pytest.mark.parametrize("damage,reason", [
+    ("empty", "is damaged: it is empty (0 bytes)"),
+    ("garbage", "is damaged: not a readable SQLite index (file is not a database)"),
+    ("missing", "is missing"),
+    ("other_db", "is damaged: it has no examples, interactions, store_info tables"),
+    ("bad_pages", "is damaged: database disk image is malformed"),   # page 1 (the schema) intact
+])
+def test_cli_stats_on_a_damaged_index_says_so_and_writes_nothing(tmp_path, damage, reason):
+    """A 0-byte index once got a fresh schema and 'examples: 0' beside 413 PNGs."""
+    import sqlite3
+    root = _closed_store(tmp_path / "ds")
+    index = root / "index.sqlite"
+    if damage == "empty":
+        index.write_bytes(b"")
+    elif damage == "garbage":
+        index.write_bytes(b"\x00garbage, not SQLite" * 200)
+    elif damage == "missing":
+        index.unlink()
+    elif damage == "bad_pages":
+        data = bytearray(index.read_bytes())
+        data[4096:] = b"\xff" * (len(data) - 4096)
+        index.write_bytes(bytes(data))
+    else:
+        index.unlink()
+        other = sqlite3.connect(index)
+        other.execute("CREATE TABLE something_else (x)")
+        other.commit()
+        other.close()
+    before = _snapshot(root)
+    for extra in ((), ("--json",)):
+        r = _stats(root, *extra)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert r.stdout == ""
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+        assert lines[0].startswith(f"error: {index} {reason}; ")
+        assert "examples/ holds 11 PNG files" in lines[0]          # 6 images + 5 masks
+        assert "cannot be rebuilt from the PNGs" in lines[0]
+    r = subprocess.run([sys.executable, "-m", "seg_by_interaction.data", "export-coco",
+                        str(root), str(tmp_path / "o.json")], capture_output=True, text=True)
+    assert r.returncode == 2 and f"{index} {reason}" in r.stderr
+    assert not (tmp_path / "o.json").exists()
+    assert _snapshot(root) == before
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    from seg_by_interaction.data import StoreError
+    root = _closed_store(tmp_path / "ds")
+    ro = DatasetStore(root, read_only=True)
+    assert ro.count() == 6 and ro.get(ro.ids()[0]).image.shape == (H, W, 3)
+    img, mask = make(9)
+    with pytest.raises(StoreError, match="read-only"):
+        ro.add_example(img, (1, 1), mask, robot_id="r", interaction_id="new")
+    with pytest.raises(StoreError, match="not a dataset store"):
+        DatasetStore(tmp_path / "nowhere", read_only=True)
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_store_is_usable_from_several_threads(tmp_path):
     """A ROS node writes from a callback thread and reads from another."""
     import threading

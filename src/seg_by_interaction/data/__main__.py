@@ -22,12 +22,22 @@ def main(argv=None) -> int:
     ex.add_argument("--source", action="append", choices=SOURCES)
     args = ap.parse_args(argv)
 
+    import sqlite3
     from pathlib import Path
-    if not (Path(args.root) / "index.sqlite").is_file():
-        print(f"error: {args.root} is not a dataset store (no index.sqlite)", file=sys.stderr)
-        return 2
-    from seg_by_interaction.data.store import DatasetStore
-    store = DatasetStore(args.root)
+
+    from seg_by_interaction.data.store import DatasetStore, StoreError, damaged
+    root = Path(args.root)
+    try:  # read commands: the index is opened read-only and checked, never recreated
+        store = DatasetStore(root, read_only=True)
+        return _run(args, store)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except sqlite3.DatabaseError as exc:   # damage past the first page shows only when read
+        print(f"error: {damaged(root, f'is damaged: {exc}')}", file=sys.stderr)
+    return 2
+
+
+def _run(args, store) -> int:
     if args.cmd == "stats":
         s = store.stats()
         if args.json:

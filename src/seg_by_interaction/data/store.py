@@ -16,6 +16,11 @@ rewrites them and inserts the row. Rows are unique on the natural key (robot_id,
 interaction_id, camera, pair, source), so replays never duplicate. Readers use
 their own connection (WAL: readers never block the writer and see only
 committed rows).
+
+Read commands open the index read-only (``read_only=True``: SQLite ``mode=ro``, and
+``immutable`` when no writer has a WAL open, so not even SQLite's -wal/-shm files are
+created) and check it first: an empty, garbage or schema-less index is reported as
+damaged (``StoreError``), never silently recreated.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Optional, Sequence
@@ -74,6 +80,32 @@ CREATE TABLE IF NOT EXISTS interactions (
 CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+_TABLES = ("examples", "interactions", "store_info")
+
+_NO_REBUILD = ("the index cannot be rebuilt from the PNGs (pick points, splits and provenance "
+               "are stored only in index.sqlite): restore it from a backup, or relabel the "
+               "recorded interactions (offline_labeling.launch) into a new store")
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be read as it is (missing or damaged index), or a write to a
+    store opened read-only."""
+
+
+def _example_files(root: Path) -> int:
+    folder = root / "examples"
+    return sum(1 for _ in folder.rglob("*.png")) if folder.is_dir() else 0
+
+
+def damaged(root, problem: str) -> StoreError:
+    """The StoreError for an unusable index: its path, the problem ('is damaged: ...',
+    'is missing'), and what can be done."""
+    root = Path(root)
+    n = _example_files(root)
+    held = f"; examples/ holds {n} PNG files, but" if n else ";"
+    return StoreError(f"{root / 'index.sqlite'} {problem}{held} {_NO_REBUILD}")
+
+
 _COLUMNS = ("id", "robot_id", "interaction_id", "camera", "pair", "source", "split", "positive",
             "pick_x", "pick_y", "width", "height", "image_path", "mask_path", "stamp", "created",
             "meta")
@@ -116,13 +148,15 @@ class DatasetStore:
     (refreshed on each ``len``); ``store.source(...)`` gives a filtered snapshot.
     """
 
-    def __init__(self, root, cfg: Optional[Mapping] = None):
+    def __init__(self, root, cfg: Optional[Mapping] = None, read_only: bool = False):
         if cfg is None:
             from seg_by_interaction.config import load_config
             cfg = load_config()
         c = cfg["store"] if "store" in cfg else cfg
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.read_only = bool(read_only)
+        if not self.read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
         self._fsync = bool(c["fsync"])
         self._busy_ms = int(c["busy_timeout_ms"])
         self._png_level = int(c["png_compression"])
@@ -130,7 +164,10 @@ class DatasetStore:
         self._writer_mutex = threading.Lock()  # threads of one writer share its file lock
         self._lock_fd: Optional[int] = None
         self._all: Optional[ExampleView] = None
-        self._init_db()
+        if self.read_only:
+            self._check_index()
+        else:
+            self._init_db()
 
     # ------------------------------------------------------------ connections
     def _conn(self) -> sqlite3.Connection:
@@ -139,11 +176,44 @@ class DatasetStore:
         worker must open its own."""
         local = self._local
         if getattr(local, "conn", None) is None or local.pid != os.getpid():
-            conn = sqlite3.connect(self.root / "index.sqlite", timeout=self._busy_ms / 1000.0,
-                                   isolation_level=None)
+            if self.read_only:
+                conn = self._connect_read_only()
+            else:
+                conn = sqlite3.connect(self.root / "index.sqlite", timeout=self._busy_ms / 1000.0,
+                                       isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
             local.conn, local.pid = conn, os.getpid()
         return local.conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        path = (self.root / "index.sqlite").absolute()
+        if not path.is_file():
+            raise StoreError(f"{self.root} is not a dataset store (no index.sqlite)")
+        # With no -wal file no writer holds uncheckpointed pages: everything committed is
+        # in the main file, and `immutable` reads it without creating -wal/-shm files.
+        wal = path.with_name(path.name + "-wal").exists()
+        uri = f"file:{urllib.parse.quote(str(path))}?mode=ro" + ("" if wal else "&immutable=1")
+        return sqlite3.connect(uri, uri=True, timeout=self._busy_ms / 1000.0,
+                               isolation_level=None)
+
+    def _check_index(self) -> None:
+        """StoreError unless index.sqlite is a readable index with the store's tables."""
+        path = self.root / "index.sqlite"
+        if not path.is_file():
+            if _example_files(self.root):
+                raise damaged(self.root, "is missing")
+            raise StoreError(f"{self.root} is not a dataset store (no index.sqlite)")
+        if path.stat().st_size == 0:
+            raise damaged(self.root, "is damaged: it is empty (0 bytes)")
+        try:
+            tables = {r[0] for r in self._conn().execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.root, f"is damaged: not a readable SQLite index ({exc})") from exc
+        missing = [t for t in _TABLES if t not in tables]
+        if missing:
+            raise damaged(self.root, f"is damaged: it has no {', '.join(missing)} table"
+                          f"{'s' if len(missing) > 1 else ''}")
 
     def _init_db(self) -> None:
         conn = self._conn()
@@ -183,6 +253,8 @@ class DatasetStore:
 
     # ------------------------------------------------------------ writing
     def _take_writer_lock(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the dataset store {self.root} was opened read-only")
         if self._lock_fd is not None:
             return
         with self._writer_mutex:

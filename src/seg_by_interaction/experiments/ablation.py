@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from seg_by_interaction.config import _deep_merge, expand_dotted
+from seg_by_interaction.config import _deep_merge, expand_dotted, validate_config
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.report import curve_entry, run_entry, save_results, write_report
 from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure_eval_set,
@@ -45,6 +45,7 @@ _AFTER_BOOTSTRAP_KEYS = {"training": {"replay", "update_every", "steps_per_updat
 def variant_config(cfg: dict, spec: dict, seed: int) -> dict:
     out = _deep_merge(cfg, expand_dotted(spec.get("overrides") or {}), strict=True)
     out["seed"] = int(seed)
+    validate_config(out, where="ablation variant overrides")
     return out
 
 

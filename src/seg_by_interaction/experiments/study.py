@@ -130,8 +130,9 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
         raise ValueError(f"unknown budget '{budget}' (known: {', '.join(cfg['study']['budgets'])})")
     overrides = cfg["study"]["budgets"][budget].get("overrides") or {}
     if overrides:  # a budget may shrink the rest of the configuration (tests: tiny)
-        from seg_by_interaction.config import _deep_merge, expand_dotted
+        from seg_by_interaction.config import _deep_merge, expand_dotted, validate_config
         cfg = _deep_merge(cfg, expand_dotted(overrides), strict=True)
+        validate_config(cfg, where=f"study budget {budget}'s overrides")
     sc = cfg["study"]
     b = sc["budgets"][budget]
     n_seeds = int(seeds or b["seeds"])

@@ -69,6 +69,11 @@ class Segmenter:
         """Hypotheses (bool mask at the frame's resolution, score, box), best first."""
         check_image(image)
         cfg = self.cfg
+        pixels = image.shape[0] * image.shape[1]
+        if pixels > int(cfg["max_image_pixels"]):
+            raise ValueError(f"image too large: {image.shape[1]}x{image.shape[0]} is {pixels} "
+                             f"pixels, the limit is {int(cfg['max_image_pixels'])} "
+                             f"(inference.max_image_pixels); downscale it before segmenting")
         max_hyp = int(cfg["max_hypotheses"] if max_hypotheses is None else max_hypotheses)
         min_score = float(cfg["score_threshold"] if min_score is None else min_score)
         levels = self._dense_scores(image)

@@ -12,12 +12,14 @@ from typing import Any, Callable, Optional
 
 from seg_by_interaction.types import Pose2D
 
-# Outcome codes; equal to PickPlaceResult.OUTCOME_* in action/PickPlace.action.
-OUTCOME_PLACED = 0
-OUTCOME_UNREACHABLE = 1
-OUTCOME_ROBOT_ERROR = 2
-OUTCOME_PREEMPTED = 3
-OUTCOME_INVALID_GOAL = 4
+# Outcome codes; equal to PickPlaceResult.OUTCOME_* in action/PickPlace.action. 0 is
+# "unknown" (a default-constructed result, e.g. of a recalled goal), never success.
+OUTCOME_UNKNOWN = 0
+OUTCOME_PLACED = 1
+OUTCOME_UNREACHABLE = 2
+OUTCOME_ROBOT_ERROR = 3
+OUTCOME_PREEMPTED = 4
+OUTCOME_INVALID_GOAL = 5
 
 PHASES = ("approach", "descend", "close", "lift", "held", "place", "release", "retreat")
 

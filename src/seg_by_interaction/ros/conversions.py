@@ -34,6 +34,18 @@ def rgb_to_msg(image: np.ndarray, header=None) -> Image:
     return msg
 
 
+def check_image_size(msg: Image, max_pixels: int) -> None:
+    """ConversionError when the image's header fields (width x height) exceed
+    ``max_pixels``: checked before the data is converted or anything allocated."""
+    pixels = int(msg.width) * int(msg.height)
+    if pixels > int(max_pixels):
+        channels = {"mono8": 1}.get(msg.encoding, 4 if msg.encoding.endswith("a8") else 3)
+        raise ConversionError(
+            f"image too large: {msg.width}x{msg.height} {msg.encoding or '(no encoding)'} is "
+            f"{pixels} pixels ({pixels * channels} bytes), the limit is {int(max_pixels)} "
+            f"pixels (inference.max_image_pixels); downscale it before segmenting")
+
+
 def msg_to_rgb(msg: Image) -> np.ndarray:
     """Any colour (or mono8) image message -> RGB uint8 HxWx3, validated."""
     if msg.height == 0 or msg.width == 0 or len(msg.data) == 0:

@@ -15,7 +15,8 @@ from geometry_msgs.msg import Pose2D as Pose2DMsg
 from seg_by_interaction.loop.algorithm import InteractionRecord, PlannedGrasp
 from seg_by_interaction.msg import (FrameSet, Grasp, Interaction, PickPlaceAction,
                                     PickPlaceGoal)
-from seg_by_interaction.robot.interface import OUTCOME_PLACED, OUTCOME_ROBOT_ERROR, PickPlaceOutcome
+from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_ROBOT_ERROR,
+                                                OUTCOME_UNKNOWN, PickPlaceOutcome)
 from seg_by_interaction.ros.conversions import (frames_to_msg, hypothesis_to_msg, msg_to_frames,
                                                 msg_to_hypothesis, rgb_to_msg)
 from seg_by_interaction.srv import CaptureFrames, PlanGrasp, ResetArena, Segment
@@ -26,37 +27,66 @@ class StepFailed(RuntimeError):
     """A service or action answered with a failure."""
 
 
-class PickPlaceClient:
-    """The pick_place action, one goal at a time, without SimpleActionClient's race.
+# A goal's terminal states (actionlib_msgs/GoalStatus) by name, for messages.
+_STATE_NAMES = {getattr(GoalStatus, n): n for n in (
+    "PENDING", "ACTIVE", "PREEMPTED", "SUCCEEDED", "ABORTED", "REJECTED", "PREEMPTING",
+    "RECALLING", "RECALLED", "LOST")}
 
-    SimpleActionClient compares each transition's goal handle with the one it stores
-    after send_goal returns; a fast server's first transition can arrive before that
-    ("Got a transition callback on a goal handle that we're not tracking") and is lost.
-    Here each goal's callback is its own closure, so nothing has to be matched, and the
-    goal's terminal state is returned with its result: only SUCCEEDED means it ran."""
+
+def outcome_from_action(state: int, result) -> PickPlaceOutcome:
+    """The PickPlaceOutcome of a finished pick_place goal. Only a goal that SUCCEEDED can
+    count as placed: a recalled, rejected or lost goal carries a default result
+    (outcome 0 = OUTCOME_UNKNOWN), and an aborted or preempted one never placed."""
+    name = _STATE_NAMES.get(state, str(state))
+    if result is None:
+        return PickPlaceOutcome(OUTCOME_UNKNOWN, f"pick_place ended {name} without a result")
+    held = None
+    if result.held_frames.images:
+        held = msg_to_frames(result.held_frames)
+        held.wire = result.held_frames       # travels with the record
+    outcome = int(result.outcome)
+    message = result.message
+    if state != GoalStatus.SUCCEEDED:
+        if outcome == OUTCOME_PLACED:   # a server must not claim success for a failed goal
+            outcome = OUTCOME_UNKNOWN
+        message = f"pick_place goal {name}" + (f": {message}" if message else "")
+    elif outcome != OUTCOME_PLACED:
+        message = (f"pick_place SUCCEEDED with outcome {outcome}, not OUTCOME_PLACED"
+                   + (f": {message}" if message else ""))
+    return PickPlaceOutcome(outcome=outcome, message=message,
+                            object_in_gripper=bool(result.object_in_gripper), held_result=held,
+                            pick_seconds=result.pick_seconds, place_seconds=result.place_seconds)
+
+
+class PickPlaceClient:
+    """The pick_place action as one blocking call; the goal's terminal state decides.
+
+    Not SimpleActionClient: it compares each transition's goal handle with the one it
+    stores after send_goal returns, and a fast server's first transition can arrive
+    before that ("Got a transition callback on a goal handle that we're not tracking")
+    and is lost. Here each goal's callback is its own closure, so nothing is matched."""
 
     def __init__(self, name: str, timeout: float):
-        self.client = actionlib.ActionClient(name, PickPlaceAction)
-        if not self.client.wait_for_server(rospy.Duration(timeout)):
+        self.timeout = float(timeout)
+        self._action = actionlib.ActionClient(name, PickPlaceAction)
+        if not self._action.wait_for_server(rospy.Duration(self.timeout)):
             raise StepFailed(f"{name} action server did not come up")
 
-    def run(self, goal: PickPlaceGoal, timeout: float):
-        """(terminal GoalStatus, PickPlaceResult or None); (None, None) on timeout."""
+    def __call__(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
+        goal = PickPlaceGoal(pick=Pose2DMsg(pick.x, pick.y, pick.theta),
+                             place=Pose2DMsg(place.x, place.y, place.theta), capture_held=True)
         done = threading.Event()
 
         def on_transition(gh):
             if gh.get_comm_state() == actionlib.CommState.DONE:
                 done.set()
 
-        gh = self.client.send_goal(goal, transition_cb=on_transition)
-        if not done.wait(timeout):
+        gh = self._action.send_goal(goal, transition_cb=on_transition)
+        if not done.wait(self.timeout):
             gh.cancel()
-            done.wait(min(timeout, 10.0))       # let the server stop the arm and answer
-            return None, None
-        return gh.get_goal_status(), gh.get_result()
-
-
-_STATUS_NAMES = {v: k for k, v in vars(GoalStatus).items() if k.isupper() and isinstance(v, int)}
+            done.wait(min(self.timeout, 10.0))   # let the server stop the arm and answer
+            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place timed out")
+        return outcome_from_action(gh.get_goal_status(), gh.get_result())
 
 
 class RosLoopSteps:
@@ -73,7 +103,7 @@ class RosLoopSteps:
         self._segment = rospy.ServiceProxy("segment", Segment)
         self._plan = rospy.ServiceProxy("plan_grasp", PlanGrasp)
         self._reset = rospy.ServiceProxy("reset_arena", ResetArena)
-        self._action = PickPlaceClient("pick_place", self.timeout)
+        self._pick_place = PickPlaceClient("pick_place", self.timeout)
 
     def capture(self) -> Frames:
         resp = self._capture(include_ground_truth=False)
@@ -109,26 +139,7 @@ class RosLoopSteps:
                             pose=Pose2D(g.x, g.y, g.theta), width_m=g.width, wire=g)
 
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
-        goal = PickPlaceGoal(pick=Pose2DMsg(pick.x, pick.y, pick.theta),
-                             place=Pose2DMsg(place.x, place.y, place.theta), capture_held=True)
-        status, r = self._action.run(goal, self.timeout)
-        if status is None:
-            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place timed out")
-        if r is None or (status != GoalStatus.SUCCEEDED and status not in
-                         (GoalStatus.ABORTED, GoalStatus.PREEMPTED)):
-            # RECALLED / REJECTED / LOST: the goal never ran; its result is the default one
-            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place goal ended "
-                                    f"{_STATUS_NAMES.get(status, status)} without running")
-        if status != GoalStatus.SUCCEEDED and r.outcome == OUTCOME_PLACED:
-            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place ended "
-                                    f"{_STATUS_NAMES.get(status, status)}: {r.message}")
-        held = None
-        if r.held_frames.images:
-            held = msg_to_frames(r.held_frames)
-            held.wire = r.held_frames
-        return PickPlaceOutcome(outcome=r.outcome, message=r.message,
-                                object_in_gripper=r.object_in_gripper, held_result=held,
-                                pick_seconds=r.pick_seconds, place_seconds=r.place_seconds)
+        return self._pick_place(pick, place)
 
     def reset(self, sweep: bool, new_background: bool) -> None:
         resp = self._reset(sweep=sweep, new_scene=False,

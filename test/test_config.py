@@ -1,0 +1,104 @@
+"""Presets load, and values are validated at load: type of the default, ranges, key names."""
+from __future__ import annotations
+
+import pytest
+
+from seg_by_interaction.config import (CONFIG_DIR, RANGES, ConfigError, load_config,
+                                       validate_config)
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+def test_every_preset_in_config_loads(preset):
+    cfg = load_config(preset)
+    assert cfg["preset"] == preset
+    validate_config(cfg)
+
+
+def _preset(tmp_path, text):
+    path = tmp_path / "mine.yaml"
+    path.write_text("base: default\n" + text)
+    return path
+
+
+@pytest.mark.parametrize("value", ['"sixteen"', "-4", "0", "16.5", "true", "null"])
+def test_bad_batch_size_in_a_preset_fails_the_load_with_the_key(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"training\.batch_size: (expected an integer|must be >= 1)"):
+        load_config(_preset(tmp_path, f"training:\n  batch_size: {value}\n"))
+
+
+def test_bad_values_in_overrides_are_refused_with_their_keys():
+    cases = {
+        "inference.nms_iou": (1.5, r"inference\.nms_iou: must be in \[0, 1\], got 1\.5"),
+        "rsl.iou_threshold": (0.0, r"rsl\.iou_threshold: must be in \(0, 1\]"),
+        "training.momentum": ("0.9", r"training\.momentum: expected a number, got '0\.9'"),
+        "training.steps_per_update": (0, r"training\.steps_per_update: must be >= 1"),
+        "model.window": (-96, r"model\.window: must be >= 1"),
+        "arena.backgrounds.photos": (1, r"arena\.backgrounds\.photos: expected true or false"),
+        "arena.objects_per_scene": ([4, "x"], r"arena\.objects_per_scene\[1\]: expected an integer"),
+        "evaluation.iou_thresholds": ([0.3, 1.2], r"evaluation\.iou_thresholds\[1\]: must be in"),
+        "training.lr_steps": ([[0, 0.1], [10, -1.0]], r"training\.lr_steps\[1\]: the learning rate"),
+        "device": (None, r"device: expected a string, got null"),
+        "inference.refine": (3, r"inference\.refine: expected a mapping"),
+    }
+    for key, (value, message) in cases.items():
+        with pytest.raises(ConfigError, match=message):
+            load_config(overrides={key: value})
+
+
+def test_every_bad_value_is_listed_at_once(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(_preset(tmp_path, "training:\n  batch_size: 0\n  momentum: 2.0\n"))
+    assert "training.batch_size" in str(err.value) and "training.momentum" in str(err.value)
+    assert "mine.yaml" in str(err.value)
+
+
+def test_what_presets_may_legitimately_set():
+    # ints where floats are expected, and the exponent form YAML reads as a float
+    cfg = load_config(overrides={"inference.input_scale": 2, "training.grad_clip": 40,
+                                 "training.lr_steps": [[0, 1.0e-3], [100, 1]]})
+    assert cfg["inference"]["input_scale"] == 2
+    # null where the default is null, or where the key allows it ("all")
+    load_config(overrides={"study.budgets.cpu.eval_backgrounds": None,
+                           "study.budgets.tiny.eval_backgrounds": None})
+    # an index where the default is the word 'random'
+    assert load_config(overrides={"loop.camera": 2})["loop"]["camera"] == 2
+    # a quoted or dot-less exponent is a string in YAML 1.1: refused with a hint
+    with pytest.raises(ConfigError, match="write 1.0e-3"):
+        load_config(overrides={"rsl.paper_step": "1e-3"})
+
+
+def test_study_budget_overrides_are_validated(tmp_path):
+    from seg_by_interaction.experiments.study import run_study
+    cfg = load_config(overrides={"study.budgets.tiny.overrides": {"training.batch_size": 0}})
+    with pytest.raises(ConfigError, match=r"training\.batch_size: must be >= 1"):
+        run_study(cfg, tmp_path / "study", budget="tiny", progress=False)
+    assert not (tmp_path / "study").exists()
+
+
+def _paths(tree, prefix=""):
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        yield path
+        if isinstance(value, dict):
+            yield from _paths(value, path + ".")
+
+
+def test_every_range_names_a_key_of_the_defaults():
+    from seg_by_interaction.config import _matches
+    paths = list(_paths(load_config()))
+    for pattern in RANGES:
+        key = pattern[:-2] if pattern.endswith("[]") else pattern
+        assert any(_matches(key, p) for p in paths), pattern
+
+
+def test_unknown_keys_still_refused():
+    with pytest.raises(ConfigError, match="unknown configuration key 'training.batch_sise'"):
+        load_config(overrides={"training.batch_sise": 4})
+
+
+def test_ablation_variant_overrides_are_validated():
+    from seg_by_interaction.experiments.ablation import variant_config
+    cfg = load_config()
+    assert variant_config(cfg, {"overrides": {"rsl.iou_threshold": 0.5}}, 3)["rsl"]["iou_threshold"] == 0.5
+    with pytest.raises(ConfigError, match=r"rsl\.iou_threshold: must be in \(0, 1\], got 1\.5"):
+        variant_config(cfg, {"overrides": {"rsl.iou_threshold": 1.5}}, 3)

@@ -61,6 +61,12 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
             f"One run (seed {seed}); the multi-seed study is `python -m "
             "seg_by_interaction.experiments study`."]},
         "table": {}, "ap_vs_interactions": {}, "pr_curves": {}}
+    rate = loop_rate(data_dir, clock.get("interaction loop"))
+    if rate is not None:
+        results["meta"]["notes"].append(
+            f"Interaction loop: {rate[0]} interactions in {rate[1]:.0f} s = {rate[2]:.1f} per "
+            "minute, trainer on, start-up included (every node through ROS).")
+        results["meta"]["interactions_per_min"] = rate[2]
     evaluations = add_bottom_up_rows(results, cfg, eval_set, thresholds, progress)
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
@@ -109,3 +115,18 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
     results["meta"]["wall_clock_s"] = clock
     save_results(results, out_dir / "results.json")
     return write_report(results, out_dir, rcfg["report"], base_dir=out_dir)
+
+
+def loop_rate(data_dir: Path, loop_seconds: Optional[float]):
+    """(interactions, seconds, per minute) of the run's loop, from the robots' counters."""
+    if not loop_seconds or float(loop_seconds) <= 0:
+        return None
+    total = 0
+    for counter in Path(data_dir).glob("*.next_interaction"):
+        try:
+            total += int(counter.read_text().strip())
+        except ValueError:
+            return None
+    if total == 0:
+        return None
+    return total, float(loop_seconds), 60.0 * total / float(loop_seconds)

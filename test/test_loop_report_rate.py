@@ -1,0 +1,12 @@
+"""The main job's report states its loop's interactions per minute from the counters."""
+from seg_by_interaction.experiments.loop_report import loop_rate
+
+
+def test_loop_rate_from_the_robot_counters(tmp_path):
+    (tmp_path / "robot0.next_interaction").write_text("500")
+    (tmp_path / "robot1.next_interaction").write_text("100")
+    assert loop_rate(tmp_path, 1200.0) == (600, 1200.0, 30.0)
+    assert loop_rate(tmp_path, None) is None and loop_rate(tmp_path, 0) is None
+    (tmp_path / "robot1.next_interaction").write_text("garbage")
+    assert loop_rate(tmp_path, 1200.0) is None
+    assert loop_rate(tmp_path / "empty", 60.0) is None

@@ -12,7 +12,8 @@ from seg_by_interaction.perception.model import STRIDE, DeepMask
 from seg_by_interaction.perception.nms import greedy_mask_nms, mask_box, paste_mask
 from seg_by_interaction.perception.refine import SuperpixelSnapper
 from seg_by_interaction.runtime import apply_runtime
-from seg_by_interaction.perception.windows import check_image, pyramid_scales, resize
+from seg_by_interaction.perception.windows import (border_fill, check_image, pad_image,
+                                                  pyramid_scales, resize)
 from seg_by_interaction.types import Hypothesis
 
 
@@ -28,6 +29,8 @@ class Segmenter:
         self.scales = pyramid_scales(self.cfg)
         self.snapper = SuperpixelSnapper(self.cfg["refine"])
         self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
+        self.fill = "reflect" if str(cfg["model"]["pad_mode"]) == "reflect" else "constant"
+        border_fill(cfg["model"])           # refuses an unknown pad_mode
 
     def _dense_scores(self, image: np.ndarray):
         """Per pyramid level: (scale, score logits [h, w], embeddings [D, h, w], the stem's
@@ -36,12 +39,16 @@ class Segmenter:
         for s in self.scales:
             scaled = resize(image, s)
             h, w = scaled.shape[:2]
-            x = torch.from_numpy(np.ascontiguousarray(scaled)).permute(2, 0, 1)[None]
-            x = self.model.normalise(x.to(self.device))
-            # pad by `pad` on all sides, then up to a multiple of the stride
+            # pad by `pad` on all sides, then up to a multiple of the stride, as training
+            # windows are padded (model.pad_mode)
             ph = self.pad + (-(h + 2 * self.pad) % STRIDE)
             pw = self.pad + (-(w + 2 * self.pad) % STRIDE)
-            x = torch.nn.functional.pad(x, (self.pad, pw, self.pad, ph))
+            if self.fill == "reflect":
+                scaled = pad_image(scaled, self.pad, ph, self.pad, pw, "reflect")
+            x = torch.from_numpy(np.ascontiguousarray(scaled)).permute(2, 0, 1)[None]
+            x = self.model.normalise(x.to(self.device))
+            if self.fill != "reflect":       # zeros after normalising = the mean colour exactly
+                x = torch.nn.functional.pad(x, (self.pad, pw, self.pad, ph))
             if self.model.refiner is not None:
                 emb, skip = self.model.embed_with_skip(x)
             else:

@@ -46,7 +46,14 @@ def resize(image: np.ndarray, scale: float) -> np.ndarray:
 
 
 def crop(image: np.ndarray, x0: int, y0: int, size: int, fill) -> np.ndarray:
-    """image[y0:y0+size, x0:x0+size] with out-of-image pixels set to ``fill``."""
+    """image[y0:y0+size, x0:x0+size] with out-of-image pixels set to ``fill``, or
+    mirrored from the image when ``fill`` is "reflect" (see ``pad_image``)."""
+    if isinstance(fill, str):
+        h, w = image.shape[:2]
+        top, left = max(0, -y0), max(0, -x0)
+        bottom, right = max(0, y0 + size - h), max(0, x0 + size - w)
+        padded = pad_image(image, top, bottom, left, right, fill)
+        return np.ascontiguousarray(padded[y0 + top:y0 + top + size, x0 + left:x0 + left + size])
     out = np.empty((size, size) + image.shape[2:], dtype=image.dtype)
     out[...] = fill
     h, w = image.shape[:2]
@@ -55,6 +62,26 @@ def crop(image: np.ndarray, x0: int, y0: int, size: int, fill) -> np.ndarray:
     if sx1 > sx0 and sy1 > sy0:
         out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
     return out
+
+
+def pad_image(image: np.ndarray, top: int, bottom: int, left: int, right: int, mode) -> np.ndarray:
+    """The image with borders: ``mode`` "reflect" mirrors the scene into them (so the
+    padding looks like more table, never like a flat-coloured object with a straight
+    edge), anything else is a fill colour."""
+    if isinstance(mode, str) and mode == "reflect":
+        return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_REFLECT_101)
+    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                              value=np.broadcast_to(np.asarray(mode, dtype=float), (3,)).tolist())
+
+
+def border_fill(model_cfg: dict):
+    """What fills a window beyond the image: "reflect", or the mean colour (constant)."""
+    mode = str(model_cfg["pad_mode"])
+    if mode == "reflect":
+        return "reflect"
+    if mode == "constant":
+        return fill_colour(model_cfg)
+    raise ValueError(f"model.pad_mode must be constant or reflect, got {mode!r}")
 
 
 def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seg_by_interaction.perception.windows import cut_window, fill_colour, pyramid_scales
+from seg_by_interaction.perception.windows import border_fill, cut_window, pyramid_scales
 from seg_by_interaction.types import Example
 
 
@@ -32,7 +32,7 @@ class WindowSampler:
         refine = self.model_cfg.get("refine_head") or {}
         # the mask target's side: what the model outputs (window / 2 with the refiner)
         self.mask_size = self.window // 2 if refine.get("enabled") else int(self.model_cfg["mask_size"])
-        self.fill = fill_colour(self.model_cfg)
+        self.fill = border_fill(self.model_cfg)
         self.px = self.window / float(self.train_cfg["reference_window"])
         scales = pyramid_scales(cfg["inference"])
         self.log2_scale_range = (np.log2(min(scales)), np.log2(max(scales)))

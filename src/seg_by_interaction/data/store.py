@@ -148,10 +148,10 @@ class DatasetStore:
     (refreshed on each ``len``); ``store.source(...)`` gives a filtered snapshot.
     """
 
-    def __init__(self, root, cfg: Optional[Mapping] = None, read_only: bool = False):
+    def __init__(self, root, cfg: Mapping, read_only: bool = False):
+        """``cfg``: the configuration or its ``store`` section (never a hidden preset)."""
         if cfg is None:
-            from seg_by_interaction.config import load_config
-            cfg = load_config()
+            raise TypeError("DatasetStore needs the configuration (or its store section)")
         c = cfg["store"] if "store" in cfg else cfg
         self.root = Path(root)
         self.read_only = bool(read_only)

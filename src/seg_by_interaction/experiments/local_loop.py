@@ -42,7 +42,7 @@ class LocalSteps:
         return self.segmenter.segment(frames.images[camera]), self.model_version
 
     def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp:
-        g = plan_grasp(hypothesis.mask)
+        g = plan_grasp(hypothesis.mask, self.cfg["grasping"]["min_pixels"])
         x, y, theta, width = grasp_to_arena(g, frames.cameras[camera])
         return PlannedGrasp(g.u, g.v, g.angle, g.width_px, Pose2D(x, y, theta), width)
 

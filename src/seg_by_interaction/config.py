@@ -120,7 +120,6 @@ RANGES: dict[str, tuple] = {
                                               "curve_checkpoints")},
     "ablation.gt_scenes": _NON_NEGATIVE,
     "ros.viz_limit": _NON_NEGATIVE,
-    "loop.update_interval": _AT_LEAST_1,
     "loop.place_margin": _NON_NEGATIVE,
     "loop.step_timeout": _POSITIVE,
     "loop.drain_timeout": _NON_NEGATIVE,

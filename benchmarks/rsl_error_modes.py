@@ -55,7 +55,7 @@ def main() -> int:
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
     from seg_by_interaction.sim.arena import Arena
     from seg_by_interaction.sim.robot import SimRobot
-    from seg_by_interaction.training.checkpoint import load_checkpoint
+    from seg_by_interaction.perception.checkpoint import load_checkpoint
     from seg_by_interaction.training.online import latest_checkpoint
     from seg_by_interaction.training.sampling import mask_box_centre_and_size
     from seg_by_interaction.perception.windows import cut_window, fill_colour

@@ -33,7 +33,7 @@ from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure
                                                      evaluate_checkpoint)
 from seg_by_interaction.experiments.local_loop import run_session
 from seg_by_interaction.experiments.loop_report import pick_checkpoints
-from seg_by_interaction.training.checkpoint import read_checkpoint
+from seg_by_interaction.perception.checkpoint import read_checkpoint
 from seg_by_interaction.training.online import checkpoint_path, list_checkpoints
 
 # settings that only act after the bootstrap: variants differing only here share it

@@ -10,10 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from seg_by_interaction.cameras.model import CameraModel
 from seg_by_interaction.config import load_config
 from seg_by_interaction.data import DatasetStore
-from seg_by_interaction.types import Example, Frames
+from seg_by_interaction.types import Example
 
 CFG = load_config()
 
@@ -91,20 +90,6 @@ def test_bad_inputs_raise(tmp_path):
     with pytest.raises(ValueError):
         store.add_example(img, (1, 1), mask, robot_id="r", interaction_id="a", source="human")
     assert store.count() == 0
-
-
-def test_raw_interaction_round_trip(tmp_path):
-    store = DatasetStore(tmp_path / "ds", CFG)
-    cam = CameraModel.from_homography([[100, 0, 40], [0, -100, 30], [0, 0, 1]], W, H)
-    shots = [Frames(images=[make(k)[0], make(k + 10)[0]], stamp=float(k), cameras=[cam, cam])
-             for k in range(3)]
-    rid = store.add_interaction_raw(robot_id="r", interaction_id="x1", before=shots[0],
-                                    held=shots[1], after=shots[2], meta={"pick_xy": [0, 0]})
-    assert store.add_interaction_raw(robot_id="r", interaction_id="x1", before=shots[0],
-                                     held=shots[1], after=shots[2]) == rid
-    b, h, a, meta = store.get_interaction_raw("r", "x1")
-    assert np.array_equal(a.images[1], shots[2].images[1]) and h.stamp == 1.0
-    assert np.allclose(b.cameras[0].H, cam.H) and meta["pick_xy"] == [0, 0]
 
 
 WRITER = textwrap.dedent("""
@@ -264,7 +249,7 @@ def test_cli_stats_reads_without_writing(tmp_path):
     ("empty", "is damaged: it is empty (0 bytes)"),
     ("garbage", "is damaged: not a readable SQLite index (file is not a database)"),
     ("missing", "is missing"),
-    ("other_db", "is damaged: it has no examples, interactions, store_info tables"),
+    ("other_db", "is damaged: it has no examples, store_info tables"),
     ("bad_pages", "is damaged: database disk image is malformed"),   # page 1 (the schema) intact
 ])
 def test_cli_stats_on_a_damaged_index_says_so_and_writes_nothing(tmp_path, damage, reason):

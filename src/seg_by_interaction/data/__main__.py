@@ -50,7 +50,6 @@ def _run(args, store) -> int:
             print(f"examples: {s['examples']}")
             print(f"positives: {s['positives']}")
             print(f"interactions_labelled: {s['interactions_labelled']}")
-            print(f"raw_interactions: {s['raw_interactions']}")
             print(f"robots: {', '.join(s['robots']) or '-'}")
             for g in s["groups"]:
                 label = "positive" if g["positive"] else "negative"

@@ -49,10 +49,10 @@ def _write_examples(store, writer: int, count: int, errors: list) -> None:
         errors.append(exc)
 
 
-def store_rate(tmp: Path, writers: int, per_writer: int) -> float:
+def store_rate(tmp: Path, writers: int, per_writer: int, cfg: dict) -> float:
     """Examples per second written to one store by ``writers`` threads together."""
     from seg_by_interaction.data.store import DatasetStore
-    store = DatasetStore(tmp / f"store{writers}")
+    store = DatasetStore(tmp / f"store{writers}", cfg)
     errors: list = []
     threads = [threading.Thread(target=_write_examples, args=(store, w, per_writer, errors))
                for w in range(writers)]
@@ -80,11 +80,13 @@ def main() -> int:
     sizes = [int(a) for a in (args.arenas or ("2" if args.quick else "1,2,4")).split(",")]
     n = args.interactions or (2 if args.quick else 15)
     per_writer = 20 if args.quick else 200
+    from seg_by_interaction.config import load_config
     from seg_by_interaction.ros.testing import RosMaster
     with tempfile.TemporaryDirectory(prefix="sbi_fleet_bench_") as d:
         tmp = Path(d)
-        one = store_rate(tmp, 1, per_writer)
-        two = store_rate(tmp, 2, per_writer)
+        cfg = load_config()
+        one = store_rate(tmp, 1, per_writer, cfg)
+        two = store_rate(tmp, 2, per_writer, cfg)
         master = RosMaster(tmp)
         try:
             rates = {k: fleet_rate(master, tmp, k, n, 900) for k in sizes}

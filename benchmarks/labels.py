@@ -63,7 +63,7 @@ def main() -> int:
             arena.reset_scene()
             continue
         target = int(rng.choice(ids))
-        x, y, theta, _ = grasp_to_arena(plan_grasp(gt == target), before.cameras[cam])
+        x, y, theta, _ = grasp_to_arena(plan_grasp(gt == target, cfg["grasping"]["min_pixels"]), before.cameras[cam])
         place = Pose2D(float(rng.uniform(x0 + margin, x1 - margin)),
                        float(rng.uniform(y0 + margin, y1 - margin)), float(rng.uniform(0, np.pi)))
         pick = Pose2D(float(np.clip(x, x0, x1)), float(np.clip(y, y0, y1)), theta)

@@ -55,7 +55,7 @@ def main() -> int:
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
     from seg_by_interaction.sim.arena import Arena
     from seg_by_interaction.sim.robot import SimRobot
-    from seg_by_interaction.training.checkpoint import load_checkpoint
+    from seg_by_interaction.perception.checkpoint import load_checkpoint
     from seg_by_interaction.training.online import latest_checkpoint
     from seg_by_interaction.training.sampling import mask_box_centre_and_size
     from seg_by_interaction.perception.windows import cut_window, fill_colour
@@ -96,7 +96,8 @@ def main() -> int:
         if len(ids) == 0:
             arena.reset_scene()
             continue
-        x, y, theta, _ = grasp_to_arena(plan_grasp(gt == int(rng.choice(ids))), before.cameras[cam])
+        x, y, theta, _ = grasp_to_arena(plan_grasp(gt == int(rng.choice(ids)),
+                                                   cfg["grasping"]["min_pixels"]), before.cameras[cam])
         place = Pose2D(float(rng.uniform(x0 + margin, x1 - margin)), float(rng.uniform(y0 + margin, y1 - margin)),
                        float(rng.uniform(0, np.pi)))
         pick = Pose2D(float(np.clip(x, x0, x1)), float(np.clip(y, y0, y1)), theta)

@@ -84,7 +84,7 @@ BUILD_HASH=$(cat package.xml CMakeLists.txt setup.py msg/* srv/* action/* 2>/dev
 if [ "$(cat "$WS/.build.sha256" 2>/dev/null)" != "$BUILD_HASH" ] || [ ! -f "$WS/devel/setup.bash" ]; then
   say "building the catkin workspace"
   (cd "$WS" && PATH="$VENV/bin:/usr/bin:$PATH" catkin_make --force-cmake \
-      -DPYTHON_EXECUTABLE="$VENV/bin/python3" -DCATKIN_ENABLE_TESTING=OFF >"$WS/build.log" 2>&1) \
+      -DPYTHON_EXECUTABLE="$VENV/bin/python3" -DCATKIN_ENABLE_TESTING=ON >"$WS/build.log" 2>&1) \
     || { tail -40 "$WS/build.log"; echo "[setup] catkin_make failed (log: $WS/build.log)"; exit 1; }
   echo "$BUILD_HASH" > "$WS/.build.sha256"
 else

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from seg_by_interaction.config import (CONFIG_DIR, RANGES, ConfigError, load_config,
+from seg_by_interaction.config import (config_dir, RANGES, ConfigError, load_config,
                                        validate_config)
 
 
-@pytest.mark.parametrize("preset", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+@pytest.mark.parametrize("preset", sorted(p.stem for p in config_dir().glob("*.yaml")))
 def test_every_preset_in_config_loads(preset):
     cfg = load_config(preset)
     assert cfg["preset"] == preset

@@ -7,7 +7,7 @@ from seg_by_interaction.config import load_config
 
 def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
     from seg_by_interaction.experiments.ablation import run_ablation
-    from seg_by_interaction.training.checkpoint import read_checkpoint
+    from seg_by_interaction.perception.checkpoint import read_checkpoint
     from seg_by_interaction.training.online import list_checkpoints
     base = load_config()
     cfg = load_config(overrides={**base["study"]["budgets"]["tiny"]["overrides"],

@@ -63,8 +63,9 @@ def test_records_interleave_with_distinct_robot_ids(fleet_run):
 
 
 def test_shared_store_keeps_every_example_exactly_once(fleet_run):
+    from seg_by_interaction.config import load_config
     from seg_by_interaction.data.store import DatasetStore
-    store = DatasetStore(fleet_run["data"] / "store")
+    store = DatasetStore(fleet_run["data"] / "store", load_config())
     try:
         keys = [(r["robot_id"], r["interaction_id"], r["camera"], r["pair"], r["source"])
                 for r in (store.row(i) for i in store.ids())]

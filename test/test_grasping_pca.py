@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.config import load_config
 from seg_by_interaction.grasping import Grasp, grasp_to_arena, plan_grasp
+
+MIN_PIXELS = load_config()["grasping"]["min_pixels"]
 
 
 def ellipse(centre, axes, angle_deg, shape=(350, 430)):
@@ -23,7 +26,7 @@ def angle_diff(a, b):
 @pytest.mark.parametrize("major_deg", [0, 20, 45, 90, 135, 170])
 def test_ellipse_centroid_and_closing_angle(major_deg):
     mask = ellipse((200, 150), (60, 20), major_deg)   # cv2: axes[0] along angle (x right, y down)
-    g = plan_grasp(mask)
+    g = plan_grasp(mask, MIN_PIXELS)
     assert abs(g.u - 200) < 0.5 and abs(g.v - 150) < 0.5
     expected = math.radians(major_deg + 90) % math.pi
     assert 0 <= g.angle < math.pi
@@ -34,7 +37,7 @@ def test_ellipse_centroid_and_closing_angle(major_deg):
 def test_rectangle_width_is_its_short_side():
     mask = np.zeros((100, 200), bool)
     mask[40:60, 30:170] = True
-    g = plan_grasp(mask)
+    g = plan_grasp(mask, MIN_PIXELS)
     assert angle_diff(g.angle, math.pi / 2) < 1e-6
     assert g.width_px == pytest.approx(20)
 
@@ -42,14 +45,24 @@ def test_rectangle_width_is_its_short_side():
 @pytest.mark.parametrize("bad", [np.zeros((50, 50), bool), np.zeros((5,), bool)])
 def test_empty_or_malformed_masks_raise(bad):
     with pytest.raises(ValueError):
-        plan_grasp(bad)
+        plan_grasp(bad, MIN_PIXELS)
 
 
 def test_tiny_mask_raises():
     m = np.zeros((50, 50), bool)
     m[10, 10:13] = True
     with pytest.raises(ValueError):
-        plan_grasp(m)
+        plan_grasp(m, MIN_PIXELS)
+
+
+def test_min_pixels_is_the_callers():
+    m = np.zeros((50, 50), bool)
+    m[10:13, 10:20] = True                       # 30 px
+    assert plan_grasp(m, 30).width_px == pytest.approx(3)
+    with pytest.raises(ValueError, match="at least 31"):
+        plan_grasp(m, 31)
+    with pytest.raises(TypeError):
+        plan_grasp(m)                            # no hidden preset: the caller passes its config
 
 
 def top_down_camera(yaw_deg, f=500.0, height=1.0):

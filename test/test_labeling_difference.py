@@ -3,7 +3,10 @@ import cv2
 import numpy as np
 import pytest
 
+from seg_by_interaction.config import load_config
 from seg_by_interaction.labeling import difference_mask
+
+LAB = load_config()["labeling"]
 
 H, W = 350, 430
 
@@ -59,7 +62,7 @@ def test_moved_object_gives_its_mask_without_its_shadow(textured):
     bg = background(rng, textured)
     obj = ellipse((215, 175), (35, 20), 30)
     scene, shadow = cast_shadow(paint(bg, obj, (200, 40, 40)), obj)
-    mask = difference_mask(shot(scene, rng), shot(bg, rng), (215, 175))
+    mask = difference_mask(shot(scene, rng), shot(bg, rng), (215, 175), LAB)
     assert mask is not None and mask.shape == (H, W) and mask.dtype == bool
     assert iou(mask, obj) > 0.85
     assert (mask & shadow).sum() < 0.25 * shadow.sum()
@@ -75,7 +78,7 @@ def test_lighting_change_only_is_nothing_moved():
                                  ((1, 1, 1), 0.0, (220, 160, 50, 0.5)),
                                  ((0.9, 1.0, 1.1), -0.5, (180, 170, 70, -0.4))]:
         after = shot(relight(scene, gain, gradient, spot), rng)
-        assert difference_mask(before, after, (200, 160)) is None
+        assert difference_mask(before, after, (200, 160), LAB) is None
 
 
 def test_a_passing_shadow_is_nothing_moved():
@@ -87,7 +90,7 @@ def test_a_passing_shadow_is_nothing_moved():
     shaded = scene.copy()
     shaded[region] *= 0.5
     assert region.sum() > 5000
-    assert difference_mask(shot(scene, rng), shot(shaded, rng), (200, 160)) is None
+    assert difference_mask(shot(scene, rng), shot(shaded, rng), (200, 160), LAB) is None
 
 
 def test_naive_difference_would_fire_on_lighting():
@@ -109,7 +112,7 @@ def test_two_touching_objects_only_the_moved_one():
     scene, _ = cast_shadow(paint(paint(bg, neighbour, (40, 60, 200)), picked, (200, 180, 40)), picked)
     after, _ = cast_shadow(paint(bg, neighbour, (40, 60, 200)), neighbour)
     after = paint(after, neighbour, (40, 60, 200))
-    mask = difference_mask(shot(scene, rng), shot(after, rng), (190, 175))
+    mask = difference_mask(shot(scene, rng), shot(after, rng), (190, 175), LAB)
     assert mask is not None
     assert iou(mask, picked) > 0.8
     assert (mask & neighbour).sum() < 0.1 * neighbour.sum()
@@ -121,7 +124,7 @@ def test_object_cut_by_the_window_edge():
     obj = ellipse((215, 175), (70, 25))                # 140 px long
     scene = paint(bg, obj, (30, 30, 30))
     window = 100
-    mask = difference_mask(shot(scene, rng), shot(bg, rng), (215, 175), window=window)
+    mask = difference_mask(shot(scene, rng), shot(bg, rng), (215, 175), LAB, window=window)
     assert mask is not None
     inside = np.zeros_like(obj)
     inside[125:225, 165:265] = True
@@ -134,7 +137,7 @@ def test_pick_near_the_image_border():
     bg = background(rng)
     obj = ellipse((20, 330), (30, 25))
     scene = paint(bg, obj, (220, 220, 60))
-    mask = difference_mask(shot(scene, rng), shot(bg, rng), (20, 330))
+    mask = difference_mask(shot(scene, rng), shot(bg, rng), (20, 330), LAB)
     assert mask is not None and iou(mask, obj) > 0.8
 
 
@@ -143,8 +146,25 @@ def test_small_change_is_below_min_pixels():
     bg = background(rng)
     obj = ellipse((215, 175), (12, 10))                 # ~380 px
     scene = paint(bg, obj, (30, 30, 200))
-    assert difference_mask(shot(scene, rng), shot(bg, rng), (215, 175)) is None
-    assert difference_mask(shot(scene, rng), shot(bg, rng), (215, 175), min_pixels=200) is not None
+    assert difference_mask(shot(scene, rng), shot(bg, rng), (215, 175), LAB, min_pixels=1000) is None
+    assert difference_mask(shot(scene, rng), shot(bg, rng), (215, 175), LAB, min_pixels=200) is not None
+
+
+def test_window_and_min_pixels_come_from_the_labeling_section():
+    rng = np.random.default_rng(7)
+    bg = background(rng)
+    obj = ellipse((215, 175), (18, 14))                 # ~790 px: above 400, below the old 1000
+    scene = paint(bg, obj, (30, 30, 200))
+    before, after = shot(scene, rng), shot(bg, rng)
+    assert LAB["min_pixels"] < obj.sum() < 1000
+    assert difference_mask(before, after, (215, 175), LAB) is not None
+    assert difference_mask(before, after, (215, 175), {"labeling": LAB}) is not None
+    assert difference_mask(before, after, (215, 175), dict(LAB, min_pixels=1000)) is None
+    assert difference_mask(before, after, (215, 175), dict(LAB, window=8)) is None    # too small a window
+    with pytest.raises(ValueError, match="window"):
+        difference_mask(before, after, (215, 175), dict(LAB, window=4))
+    with pytest.raises(TypeError):
+        difference_mask(before, after, (215, 175))    # no hidden preset
 
 
 def test_change_away_from_the_pick_is_not_this_pick():
@@ -152,14 +172,14 @@ def test_change_away_from_the_pick_is_not_this_pick():
     bg = background(rng)
     obj = ellipse((150, 175), (30, 20))
     scene = paint(bg, obj, (200, 40, 40))
-    assert difference_mask(shot(scene, rng), shot(bg, rng), (260, 175)) is None
+    assert difference_mask(shot(scene, rng), shot(bg, rng), (260, 175), LAB) is None
 
 
 def test_bad_inputs_raise():
     img = np.zeros((H, W, 3), np.uint8)
     with pytest.raises(ValueError):
-        difference_mask(img, img[:100], (10, 10))
+        difference_mask(img, img[:100], (10, 10), LAB)
     with pytest.raises(ValueError):
-        difference_mask(img.astype(np.float32), img, (10, 10))
+        difference_mask(img.astype(np.float32), img, (10, 10), LAB)
     with pytest.raises(ValueError):
-        difference_mask(img, img, (W + 5, 10))
+        difference_mask(img, img, (W + 5, 10), LAB)

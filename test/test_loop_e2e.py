@@ -27,8 +27,9 @@ def tiny_preset(path: Path) -> Path:
 
 
 def _examples(store_dir: Path):
+    from seg_by_interaction.config import load_config
     from seg_by_interaction.data.store import DatasetStore
-    store = DatasetStore(store_dir)
+    store = DatasetStore(store_dir, load_config())
     rows = {}
     for i in store.ids():
         r = store.row(i)

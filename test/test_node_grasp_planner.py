@@ -49,3 +49,26 @@ def test_plan_grasp_service(ros_node, launch):
     wrong = mask_to_msg(mask > 0)
     wrong.encoding = "rgb8"
     assert not plan(hypothesis=Hypothesis(camera=1, mask=wrong)).success
+
+
+def test_preset_reaches_the_grasp_planner(ros_node, launch):
+    """grasping.min_pixels comes from the node's preset/overrides, not a default inside plan_grasp."""
+    import cv2
+    import rospy
+    from sensor_msgs.msg import CameraInfo
+    from seg_by_interaction.cameras.model import CameraModel
+    from seg_by_interaction.msg import Hypothesis
+    from seg_by_interaction.ros.conversions import camera_to_msg, mask_to_msg
+    from seg_by_interaction.srv import PlanGrasp
+    cam = CameraModel(430, 350, K=np.array([[500.0, 0, 215], [0, 500.0, 175], [0, 0, 1]]),
+                      R=np.diag([1.0, -1.0, -1.0]), t=np.array([0.0, 0.0, 1.0]))
+    info_pub = rospy.Publisher("/grasppreset/cam0/camera_info", CameraInfo, queue_size=1, latch=True)
+    info_pub.publish(camera_to_msg(cam))
+    launch("rosrun", "seg_by_interaction", "grasp_planner", "__ns:=/grasppreset",
+           "_overrides:={grasping.min_pixels: 100000}", name="grasp_preset")
+    rospy.wait_for_service("/grasppreset/plan_grasp", timeout=60)
+    plan = rospy.ServiceProxy("/grasppreset/plan_grasp", PlanGrasp)
+    mask = np.zeros((350, 430), np.uint8)
+    cv2.ellipse(mask, (250, 150), (60, 15), 0, 0, 360, 1, -1)   # ~2800 px: plenty by default
+    resp = plan(hypothesis=Hypothesis(id=1, camera=0, mask=mask_to_msg(mask > 0)))
+    assert not resp.success and "at least 100000" in resp.message, resp.message

@@ -38,6 +38,7 @@ def _interaction(robot_id="robotX", iid=7):
 
 def test_labeler_node(ros_node, launch, tmp_path):
     import rospy
+    from seg_by_interaction.config import load_config
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.msg import Interaction, InteractionLabelled, LabeledExample
     from seg_by_interaction.ros.testing import wait_until
@@ -60,7 +61,7 @@ def test_labeler_node(ros_node, launch, tmp_path):
     assert positive.mask.encoding == "mono8" and positive.image.encoding == "rgb8"
     pub.publish(good)                                         # a re-sent record
     assert not receipts.get(timeout=60).failed
-    store = DatasetStore(tmp_path / "store")
+    store = DatasetStore(tmp_path / "store", load_config())
     assert store.count() == receipt.views                     # stored once
     bad = Interaction(robot_id="robotX", interaction_id=8)    # no images at all
     bad.before = good.before

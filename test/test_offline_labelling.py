@@ -40,6 +40,7 @@ def _label(ros_master, bag: Path, data_dir: Path):
 
 
 def test_good_bag_is_labelled_completely_and_bad_records_counted(ros_master, records, tmp_path):
+    from seg_by_interaction.config import load_config
     from seg_by_interaction.data.store import DatasetStore
     good, nan = records
     bag = _write_bag(tmp_path / "in.bag", [good[0], nan, good[1]])
@@ -47,7 +48,7 @@ def test_good_bag_is_labelled_completely_and_bad_records_counted(ros_master, rec
     assert out.returncode == 0, out.stdout + out.stderr
     assert "labelled 2 of 3 records (1 refused, 0 store failures)" in out.stdout + out.stderr
     assert "grasp point (nan" in out.stdout + out.stderr
-    store = DatasetStore(tmp_path / "out" / "store")
+    store = DatasetStore(tmp_path / "out" / "store", load_config())
     assert store.count_interactions() == 2
     store.close()
 

@@ -141,13 +141,23 @@ def test_segment_pose_top_down_camera():
     cam = CameraModel(160, 120, K=K, R=np.diag([1.0, -1.0, -1.0]), t=np.array([0.0, 0.0, 1.0]))
     m = np.zeros((120, 160), np.uint8)
     cv2.ellipse(m, (100, 40), (25, 8), 0, 0, 360, 1, -1)     # long axis along image x
-    on_table = segment_pose(m > 0, cam, plane_height=0.0)
+    on_table = segment_pose(m > 0, cam, 20, plane_height=0.0)
     assert (on_table.x, on_table.y) == pytest.approx((20 / 500, 20 / 500), abs=1e-3)
     assert on_table.theta == pytest.approx(math.pi / 2, abs=0.05)   # jaws across the long axis
-    raised = segment_pose(m > 0, cam, plane_height=0.1)              # 0.9 m from the camera
+    raised = segment_pose(m > 0, cam, 20, plane_height=0.1)              # 0.9 m from the camera
     assert (raised.x, raised.y) == pytest.approx((0.9 * 20 / 500, 0.9 * 20 / 500), abs=1e-3)
     with pytest.raises(ValueError):
-        segment_pose(np.zeros((120, 160), bool), cam)
+        segment_pose(np.zeros((120, 160), bool), cam, 20)
+    with pytest.raises(ValueError, match="at least"):
+        segment_pose(m > 0, cam, int(m.sum()) + 1)                  # under the caller's minimum
+
+
+def test_planners_take_the_grasp_minimum_from_their_config():
+    from seg_by_interaction.rearrangement.baseline import DifferenceRearranger
+    from seg_by_interaction.rearrangement.planner import Rearranger
+    cfg = load_config(overrides={"grasping.min_pixels": 123})
+    assert Rearranger.from_config(cfg, steps=None).grasp_min_pixels == 123
+    assert DifferenceRearranger.from_config(cfg, steps=None).grasp_min_pixels == 123
 
 
 def test_reachable_clamps_within_slack():

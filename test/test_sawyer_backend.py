@@ -88,6 +88,17 @@ def test_empty_grasp_reports_nothing_held(robot):
     assert out.outcome == OUTCOME_PLACED and not out.object_in_gripper
 
 
+def test_gripper_positions_come_from_the_config(intera):
+    from seg_by_interaction.robot.sawyer import SawyerRobot
+    cfg = load_config(overrides={"robot.sawyer.gripper_open": 0.03, "robot.sawyer.gripper_closed": 0.002})
+    limb = intera.Limb("right")
+    gripper = intera.Gripper("right_gripper", limb=limb)
+    r = SawyerRobot(cfg, limb=limb, gripper=gripper, robot_enable=intera.RobotEnable())
+    out = r.pick_place(Pose2D(0.6, 0.05, 0.0), Pose2D(0.7, 0.0, 0.0))
+    assert out.extra["gripper_gap"] == pytest.approx(0.002)      # closed on nothing: gripper_closed
+    assert gripper.get_position() == pytest.approx(0.03)         # released: gripper_open
+
+
 def test_unreachable_pose_fails_before_moving(robot, intera):
     r, limb, gripper, c = robot
     limb.reach = (0.3, 0.62)                   # the place point is beyond the arm

@@ -10,9 +10,11 @@ import time
 import numpy as np
 import pytest
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.config import load_config
 from seg_by_interaction.data import DatasetStore
-from seg_by_interaction.types import Example, Frames
+from seg_by_interaction.types import Example
+
+CFG = load_config()
 
 H, W = 60, 80
 
@@ -28,7 +30,7 @@ def make(i, positive=True):
 
 
 def test_round_trip_and_provenance(tmp_path):
-    store = DatasetStore(tmp_path / "ds")
+    store = DatasetStore(tmp_path / "ds", CFG)
     img, mask = make(1)
     eid = store.add_example(img, (30.5, 20.0), mask, robot_id="sim0", interaction_id="i0001",
                             camera=2, pair=1, split="val", stamp=12.5, meta={"point_xy": [0.1, 0.2]})
@@ -46,7 +48,7 @@ def test_round_trip_and_provenance(tmp_path):
 
 
 def test_replaying_an_interaction_never_duplicates(tmp_path):
-    store = DatasetStore(tmp_path / "ds")
+    store = DatasetStore(tmp_path / "ds", CFG)
     img, mask = make(3)
     ids = {store.add_example(img, (1, 1), mask, robot_id="r", interaction_id="a", camera=0, pair=0)
            for _ in range(3)}
@@ -59,14 +61,14 @@ def test_replaying_an_interaction_never_duplicates(tmp_path):
 
 
 def test_snapshot_view_refreshes_and_filters(tmp_path):
-    store = DatasetStore(tmp_path / "ds")
+    store = DatasetStore(tmp_path / "ds", CFG)
     for i in range(4):
         img, mask = make(i, positive=i % 2 == 0)
         store.add_example(img, (1, 1), mask, robot_id="r", interaction_id=f"i{i}",
                           source="passive" if i == 3 else "interaction")
     view = store.source(sources=["interaction"])
     assert len(view) == 3
-    reader = DatasetStore(tmp_path / "ds").source(sources="interaction", positive=True)
+    reader = DatasetStore(tmp_path / "ds", CFG).source(sources="interaction", positive=True)
     assert len(reader) == 2
     img, mask = make(9)
     store.add_example(img, (1, 1), mask, robot_id="r", interaction_id="i9")
@@ -79,7 +81,7 @@ def test_snapshot_view_refreshes_and_filters(tmp_path):
 
 
 def test_bad_inputs_raise(tmp_path):
-    store = DatasetStore(tmp_path / "ds")
+    store = DatasetStore(tmp_path / "ds", CFG)
     img, mask = make(0)
     with pytest.raises(ValueError):
         store.add_example(img, (1, 1), mask, robot_id="../evil", interaction_id="a")
@@ -90,24 +92,11 @@ def test_bad_inputs_raise(tmp_path):
     assert store.count() == 0
 
 
-def test_raw_interaction_round_trip(tmp_path):
-    store = DatasetStore(tmp_path / "ds")
-    cam = CameraModel.from_homography([[100, 0, 40], [0, -100, 30], [0, 0, 1]], W, H)
-    shots = [Frames(images=[make(k)[0], make(k + 10)[0]], stamp=float(k), cameras=[cam, cam])
-             for k in range(3)]
-    rid = store.add_interaction_raw(robot_id="r", interaction_id="x1", before=shots[0],
-                                    held=shots[1], after=shots[2], meta={"pick_xy": [0, 0]})
-    assert store.add_interaction_raw(robot_id="r", interaction_id="x1", before=shots[0],
-                                     held=shots[1], after=shots[2]) == rid
-    b, h, a, meta = store.get_interaction_raw("r", "x1")
-    assert np.array_equal(a.images[1], shots[2].images[1]) and h.stamp == 1.0
-    assert np.allclose(b.cameras[0].H, cam.H) and meta["pick_xy"] == [0, 0]
-
-
 WRITER = textwrap.dedent("""
     import sys, numpy as np
+    from seg_by_interaction.config import load_config
     from seg_by_interaction.data import DatasetStore
-    store = DatasetStore(sys.argv[1])
+    store = DatasetStore(sys.argv[1], load_config())
     for i in range(int(sys.argv[2])):
         rng = np.random.default_rng(i)
         img = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
@@ -132,11 +121,11 @@ def test_writer_killed_mid_write_never_corrupts(tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     n = 200
-    reader = DatasetStore(root)
+    reader = DatasetStore(root, CFG)
     stop, errors, reads = threading.Event(), [], [0]
 
     def read_loop():                     # the trainer: reads while the writer writes and dies
-        view = DatasetStore(root).source()
+        view = DatasetStore(root, CFG).source()
         while not stop.is_set():
             try:
                 view.refresh()
@@ -176,7 +165,7 @@ def test_writer_killed_mid_write_never_corrupts(tmp_path):
 
 
 def test_second_writer_is_refused(tmp_path):
-    a, b = DatasetStore(tmp_path / "ds"), DatasetStore(tmp_path / "ds")
+    a, b = DatasetStore(tmp_path / "ds", CFG), DatasetStore(tmp_path / "ds", CFG)
     img, mask = make(0)
     a.add_example(img, (1, 1), mask, robot_id="r", interaction_id="a")
     with pytest.raises(RuntimeError):
@@ -187,7 +176,7 @@ def test_second_writer_is_refused(tmp_path):
 
 
 def fill(root):
-    store = DatasetStore(root)
+    store = DatasetStore(root, CFG)
     for i in range(6):
         img, mask = make(i, positive=i != 5)
         store.add_example(img, (1, 1), mask, robot_id="r", interaction_id=f"i{i}",
@@ -260,7 +249,7 @@ def test_cli_stats_reads_without_writing(tmp_path):
     ("empty", "is damaged: it is empty (0 bytes)"),
     ("garbage", "is damaged: not a readable SQLite index (file is not a database)"),
     ("missing", "is missing"),
-    ("other_db", "is damaged: it has no examples, interactions, store_info tables"),
+    ("other_db", "is damaged: it has no examples, store_info tables"),
     ("bad_pages", "is damaged: database disk image is malformed"),   # page 1 (the schema) intact
 ])
 def test_cli_stats_on_a_damaged_index_says_so_and_writes_nothing(tmp_path, damage, reason):
@@ -304,13 +293,13 @@ def test_cli_stats_on_a_damaged_index_says_so_and_writes_nothing(tmp_path, damag
 def test_read_only_store_refuses_writes(tmp_path):
     from seg_by_interaction.data import StoreError
     root = _closed_store(tmp_path / "ds")
-    ro = DatasetStore(root, read_only=True)
+    ro = DatasetStore(root, CFG, read_only=True)
     assert ro.count() == 6 and ro.get(ro.ids()[0]).image.shape == (H, W, 3)
     img, mask = make(9)
     with pytest.raises(StoreError, match="read-only"):
         ro.add_example(img, (1, 1), mask, robot_id="r", interaction_id="new")
     with pytest.raises(StoreError, match="not a dataset store"):
-        DatasetStore(tmp_path / "nowhere", read_only=True)
+        DatasetStore(tmp_path / "nowhere", CFG, read_only=True)
     assert not (tmp_path / "nowhere").exists()
 
 
@@ -320,7 +309,7 @@ def test_store_is_usable_from_several_threads(tmp_path):
 
     import numpy as np
     from seg_by_interaction.data.store import DatasetStore
-    store = DatasetStore(tmp_path / "store")
+    store = DatasetStore(tmp_path / "store", CFG)
     img = np.zeros((20, 30, 3), np.uint8)
     errors = []
 
@@ -337,3 +326,11 @@ def test_store_is_usable_from_several_threads(tmp_path):
         t.join()
     assert not errors
     assert store.count() == 4 and len(store) == 4
+
+
+def test_store_reads_no_hidden_preset(tmp_path):
+    with pytest.raises(TypeError):
+        DatasetStore(tmp_path / "ds")                        # the caller passes its configuration
+    slow = DatasetStore(tmp_path / "ds", {"fsync": False, "busy_timeout_ms": 1234, "png_compression": 1})
+    assert slow._busy_ms == 1234 and slow._png_level == 1    # the store section is what it uses
+    slow.close()

@@ -5,6 +5,11 @@ so ``paper.yaml`` only lists what differs from ``default.yaml``. Overrides given
 code or on the command line must name keys that exist: a typo is an error, not a
 silently ignored setting.
 
+Presets are found in the source tree when this module runs from it (config/ beside src/),
+else in the ROS package's share directory (``rospkg``: ``catkin_make install`` puts
+config/ there, while the Python package goes to lib/.../dist-packages), see
+``find_config_dir``.
+
 Values are validated when a configuration loads (``validate_config``): each must have
 the type of its default in ``default.yaml`` (int, float (an int will do), bool, str,
 list, mapping; null only where the default is null or ``NULLABLE`` allows it), and the
@@ -14,13 +19,51 @@ name, not a node deep in training (a crash loop under respawn).
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+PACKAGE = "seg_by_interaction"
+
+
+def find_config_dir(module_file: str | os.PathLike = __file__, rospack=None) -> Path:
+    """The folder holding the presets for the package this module was loaded from.
+
+    1. The source tree: ``<repo>/config`` when the module is ``<repo>/src/<pkg>/config.py``
+       (a checkout or the devel space, whose Python path points into the source tree).
+       Checked first, so a checkout never reads another checkout's presets through
+       ``ROS_PACKAGE_PATH``.
+    2. The ROS package path: ``rospkg.RosPack().get_path(PACKAGE) + "/config"`` (an install
+       space's ``share/<pkg>``). Without rospkg or a ROS environment this step is skipped.
+    ``rospack``: a RosPack-like object (tests).
+    """
+    source = Path(module_file).resolve().parents[2] / "config"
+    if (source / "default.yaml").is_file():
+        return source
+    tried = [str(source)]
+    try:
+        if rospack is None:
+            import rospkg
+            rospack = rospkg.RosPack()
+        share = Path(rospack.get_path(PACKAGE)) / "config"
+    except Exception as exc:              # no rospkg, no ROS_PACKAGE_PATH, package not on it
+        tried.append(f"the ROS package path ({type(exc).__name__}: {exc})")
+    else:
+        if (share / "default.yaml").is_file():
+            return share
+        tried.append(str(share))
+    raise ConfigError(f"no {PACKAGE} presets (config/default.yaml) found; looked in: "
+                      + "; ".join(tried))
+
+
+@functools.lru_cache(maxsize=1)
+def config_dir() -> Path:
+    """This package's preset folder (``find_config_dir``), looked up once, on first use: a
+    missing ROS environment fails a load with the places tried, not every import."""
+    return find_config_dir()
 
 
 class ConfigError(ValueError):
@@ -120,7 +163,6 @@ RANGES: dict[str, tuple] = {
                                               "curve_checkpoints")},
     "ablation.gt_scenes": _NON_NEGATIVE,
     "ros.viz_limit": _NON_NEGATIVE,
-    "loop.update_interval": _AT_LEAST_1,
     "loop.place_margin": _NON_NEGATIVE,
     "loop.step_timeout": _POSITIVE,
     "loop.drain_timeout": _NON_NEGATIVE,
@@ -178,9 +220,9 @@ def preset_path(name: str | os.PathLike) -> Path:
         if not p.is_file():
             raise ConfigError(f"config file not found: {p}")
         return p
-    candidate = CONFIG_DIR / f"{name}.yaml"
+    candidate = config_dir() / f"{name}.yaml"
     if not candidate.is_file():
-        known = sorted(q.stem for q in CONFIG_DIR.glob("*.yaml"))
+        known = sorted(q.stem for q in config_dir().glob("*.yaml"))
         raise ConfigError(f"unknown preset '{name}' (known: {', '.join(known)})")
     return candidate
 
@@ -204,7 +246,7 @@ def load_config(preset: str | os.PathLike = "default",
     """
     path = preset_path(preset)
     data = _load_merged(path)
-    data["preset"] = path.stem if path.parent == CONFIG_DIR else str(path)
+    data["preset"] = path.stem if path.parent == config_dir() else str(path)
     if overrides:
         data = _deep_merge(data, expand_dotted(overrides), strict=True)
     validate_config(data, where=f"preset {data['preset']}" + (" with overrides" if overrides else ""))
@@ -226,7 +268,7 @@ def _load_merged(path: Path, seen: tuple = ()) -> dict:
 def _defaults() -> dict:
     global _DEFAULTS
     if _DEFAULTS is None:
-        _DEFAULTS = _read(CONFIG_DIR / "default.yaml")
+        _DEFAULTS = _read(config_dir() / "default.yaml")
     return copy.deepcopy(_DEFAULTS)
 
 

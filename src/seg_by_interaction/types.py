@@ -8,11 +8,12 @@ z up, table surface at z = 0); angles are radians.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from seg_by_interaction.cameras.model import CameraModel
+if TYPE_CHECKING:   # annotation only: types is the bottom layer and imports no other module
+    from seg_by_interaction.cameras.model import CameraModel
 
 
 @dataclass(frozen=True)

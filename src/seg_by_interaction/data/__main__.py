@@ -20,17 +20,21 @@ def main(argv=None) -> int:
     ex.add_argument("out")
     ex.add_argument("--split")
     ex.add_argument("--source", action="append", choices=SOURCES)
+    for p in (st, ex):
+        p.add_argument("--preset", default="default",
+                       help="configuration preset (its store section: SQLite busy timeout)")
     args = ap.parse_args(argv)
 
     import sqlite3
     from pathlib import Path
 
+    from seg_by_interaction.config import ConfigError, load_config
     from seg_by_interaction.data.store import DatasetStore, StoreError, damaged
     root = Path(args.root)
     try:  # read commands: the index is opened read-only and checked, never recreated
-        store = DatasetStore(root, read_only=True)
+        store = DatasetStore(root, load_config(args.preset), read_only=True)
         return _run(args, store)
-    except StoreError as exc:
+    except (StoreError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
     except sqlite3.DatabaseError as exc:   # damage past the first page shows only when read
         print(f"error: {damaged(root, f'is damaged: {exc}')}", file=sys.stderr)
@@ -46,7 +50,6 @@ def _run(args, store) -> int:
             print(f"examples: {s['examples']}")
             print(f"positives: {s['positives']}")
             print(f"interactions_labelled: {s['interactions_labelled']}")
-            print(f"raw_interactions: {s['raw_interactions']}")
             print(f"robots: {', '.join(s['robots']) or '-'}")
             for g in s["groups"]:
                 label = "positive" if g["positive"] else "negative"

@@ -1,10 +1,9 @@
-"""The dataset store: examples and raw interactions on disk, indexed in SQLite.
+"""The dataset store: examples on disk, indexed in SQLite.
 
 Layout under ``root``::
 
-    index.sqlite            WAL-mode index: one row per example / raw interaction
+    index.sqlite            WAL-mode index: one row per example
     examples/<source>/<robot>/<interaction>/c<camera>_p<pair>.png (+ _mask.png)
-    raw/<robot>/<interaction>/<shot>_c<camera>.png
     tmp/                    half-written files (removed by the next writer)
     writer.lock             flock held by the one writer
 
@@ -39,7 +38,7 @@ from typing import Iterable, Iterator, Mapping, Optional, Sequence
 import cv2
 import numpy as np
 
-from seg_by_interaction.types import SOURCES, Example, Frames
+from seg_by_interaction.types import SOURCES, Example
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 SCHEMA_VERSION = 1
@@ -66,21 +65,11 @@ CREATE TABLE IF NOT EXISTS examples (
     UNIQUE (robot_id, interaction_id, camera, pair, source)
 );
 CREATE INDEX IF NOT EXISTS examples_split_source ON examples (split, source, positive);
-CREATE TABLE IF NOT EXISTS interactions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    robot_id TEXT NOT NULL,
-    interaction_id TEXT NOT NULL,
-    split TEXT NOT NULL,
-    stamp REAL,
-    created REAL NOT NULL,
-    raw_dir TEXT NOT NULL,
-    meta TEXT NOT NULL DEFAULT '{}',
-    UNIQUE (robot_id, interaction_id)
-);
 CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_TABLES = ("examples", "interactions", "store_info")
+_TABLES = ("examples", "store_info")   # older stores also hold an unused 'interactions'
+                                       # table (raw shots, never read): ignored
 
 _NO_REBUILD = ("the index cannot be rebuilt from the PNGs (pick points, splits and provenance "
                "are stored only in index.sqlite): restore it from a backup, or relabel the "
@@ -148,10 +137,10 @@ class DatasetStore:
     (refreshed on each ``len``); ``store.source(...)`` gives a filtered snapshot.
     """
 
-    def __init__(self, root, cfg: Optional[Mapping] = None, read_only: bool = False):
+    def __init__(self, root, cfg: Mapping, read_only: bool = False):
+        """``cfg``: the configuration or its ``store`` section (never a hidden preset)."""
         if cfg is None:
-            from seg_by_interaction.config import load_config
-            cfg = load_config()
+            raise TypeError("DatasetStore needs the configuration (or its store section)")
         c = cfg["store"] if "store" in cfg else cfg
         self.root = Path(root)
         self.read_only = bool(read_only)
@@ -355,53 +344,6 @@ class DatasetStore:
         return self.add_example(example.image, example.pick_px, example.mask,
                                 source=example.source, meta=meta, **kw)
 
-    def add_interaction_raw(self, *, robot_id: str, interaction_id: str, before: Frames,
-                            held: Frames, after: Frames, split: str = "train",
-                            meta: Optional[Mapping] = None) -> int:
-        """Keep an interaction's three shots (all cameras) for relabelling later; idempotent."""
-        robot_id = _check_name("robot_id", robot_id)
-        interaction_id = _check_name("interaction_id", interaction_id)
-        split = _check_name("split", split)
-        row = self._conn().execute("SELECT id FROM interactions WHERE robot_id=? AND interaction_id=?",
-                                   (robot_id, interaction_id)).fetchone()
-        if row is not None:
-            return int(row[0])
-        self._take_writer_lock()
-        raw_dir = f"raw/{robot_id}/{interaction_id}"
-        for shot, frames in (("before", before), ("held", held), ("after", after)):
-            for cam, img in enumerate(frames.images):
-                self._write_png(f"{raw_dir}/{shot}_c{cam}.png", np.asarray(img))
-        m = dict(meta or {})
-        m["cameras"] = [c.to_dict() for c in before.cameras]
-        m["stamps"] = {"before": before.stamp, "held": held.stamp, "after": after.stamp}
-        try:
-            cur = self._conn().execute(
-                "INSERT INTO interactions (robot_id, interaction_id, split, stamp, created, raw_dir,"
-                " meta) VALUES (?,?,?,?,?,?,?)",
-                (robot_id, interaction_id, split, float(before.stamp), time.time(), raw_dir,
-                 json.dumps(m, sort_keys=True, default=_json_default)))
-            return int(cur.lastrowid)
-        except sqlite3.IntegrityError:
-            return int(self._conn().execute(
-                "SELECT id FROM interactions WHERE robot_id=? AND interaction_id=?",
-                (robot_id, interaction_id)).fetchone()[0])
-
-    def get_interaction_raw(self, robot_id: str, interaction_id: str) -> tuple[Frames, Frames, Frames, dict]:
-        """The three Frames and the meta stored by ``add_interaction_raw``."""
-        from seg_by_interaction.cameras.model import CameraModel
-        row = self._conn().execute(
-            "SELECT raw_dir, meta FROM interactions WHERE robot_id=? AND interaction_id=?",
-            (str(robot_id), str(interaction_id))).fetchone()
-        if row is None:
-            raise KeyError(f"no raw interaction {robot_id}/{interaction_id}")
-        meta = json.loads(row[1])
-        cams = [CameraModel.from_dict(d) for d in meta["cameras"]]
-        shots = []
-        for shot in ("before", "held", "after"):
-            imgs = [self._read_rgb(f"{row[0]}/{shot}_c{k}.png") for k in range(len(cams))]
-            shots.append(Frames(images=imgs, stamp=meta["stamps"][shot], cameras=cams))
-        return shots[0], shots[1], shots[2], meta
-
     # ------------------------------------------------------------ reading
     def _read_rgb(self, rel: str) -> np.ndarray:
         img = cv2.imread(str(self.root / rel), cv2.IMREAD_COLOR)
@@ -481,7 +423,6 @@ class DatasetStore:
             "positives": sum(g["count"] for g in groups if g["positive"]),
             "interactions_labelled": conn.execute(
                 "SELECT COUNT(DISTINCT robot_id || '/' || interaction_id) FROM examples").fetchone()[0],
-            "raw_interactions": conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0],
             "robots": [r[0] for r in conn.execute("SELECT DISTINCT robot_id FROM examples ORDER BY 1")],
             "groups": groups,
         }

@@ -33,7 +33,7 @@ from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure
                                                      evaluate_checkpoint)
 from seg_by_interaction.experiments.local_loop import run_session
 from seg_by_interaction.experiments.loop_report import pick_checkpoints
-from seg_by_interaction.training.checkpoint import read_checkpoint
+from seg_by_interaction.perception.checkpoint import read_checkpoint
 from seg_by_interaction.training.online import checkpoint_path, list_checkpoints
 
 # settings that only act after the bootstrap: variants differing only here share it
@@ -169,18 +169,18 @@ def run_variant(task: dict) -> dict:
         final = ev
     result = {"name": name, "seed": seed, "run": run_entry(final, seed), "curve": curve,
               "pr": curve_entry(final, thresholds), "train_s": train_s,
-              "eval_s": time.perf_counter() - t0 - train_s, "label_stats": _label_stats(run_dir)}
+              "eval_s": time.perf_counter() - t0 - train_s, "label_stats": _label_stats(run_dir, cfg)}
     done.write_text(json.dumps(result))
     return result
 
 
-def _label_stats(run_dir: Path) -> dict:
+def _label_stats(run_dir: Path, cfg: dict) -> dict:
     """What the run's labeller stored, and the trainer's RSL flip rate."""
     from seg_by_interaction.data.store import DatasetStore
     out: dict = {}
     store_dir = run_dir / "store"
     if store_dir.exists():
-        store = DatasetStore(store_dir, None)
+        store = DatasetStore(store_dir, cfg)
         try:
             out["interaction_examples"] = store.count(sources=["interaction"])
             out["interaction_positives"] = store.count(sources=["interaction"], positive=True)

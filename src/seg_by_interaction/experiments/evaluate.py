@@ -9,7 +9,7 @@ from seg_by_interaction.evaluation.bottom_up import BottomUpSegmenter
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.evaluator import MethodEvaluation, evaluate_segmenter
 from seg_by_interaction.perception.inference import load_segmenter
-from seg_by_interaction.training.checkpoint import read_checkpoint
+from seg_by_interaction.perception.checkpoint import read_checkpoint
 
 
 def ensure_eval_set(root: str | Path, cfg: dict, split: str = "test",

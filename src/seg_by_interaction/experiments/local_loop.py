@@ -13,47 +13,15 @@ from typing import Callable, Optional
 
 from tqdm import tqdm
 
-from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
 from seg_by_interaction.labeling.labeler import InteractionLabeler
 from seg_by_interaction.labeling.passive import collect_passive
-from seg_by_interaction.loop.algorithm import InteractionLoop, InteractionRecord, PlannedGrasp
+from seg_by_interaction.loop.algorithm import InteractionLoop, InteractionRecord
 from seg_by_interaction.loop.counter import InteractionCounter
+from seg_by_interaction.loop.local_steps import LocalSteps
 from seg_by_interaction.perception.inference import Segmenter
-from seg_by_interaction.robot.interface import PickPlaceOutcome
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.sim.robot import SimRobot
 from seg_by_interaction.training.online import OnlineTrainer
-from seg_by_interaction.types import Frames, Hypothesis, Pose2D
-
-
-class LocalSteps:
-    """LoopSteps by direct calls: arena cameras, a Segmenter, PCA grasps, the sim robot."""
-
-    def __init__(self, arena: Arena, robot: SimRobot, segmenter: Segmenter, cfg: dict,
-                 ground_truth: bool = False):
-        self.arena, self.robot, self.segmenter, self.cfg = arena, robot, segmenter, cfg
-        self.model_version = 0
-        self.ground_truth = ground_truth      # oracle-label ablation only: frames carry GT
-
-    def capture(self) -> Frames:
-        return self.arena.render(include_ground_truth=self.ground_truth)
-
-    def segment(self, frames: Frames, camera: int):
-        return self.segmenter.segment(frames.images[camera]), self.model_version
-
-    def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp:
-        g = plan_grasp(hypothesis.mask)
-        x, y, theta, width = grasp_to_arena(g, frames.cameras[camera])
-        return PlannedGrasp(g.u, g.v, g.angle, g.width_px, Pose2D(x, y, theta), width)
-
-    def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
-        return self.robot.pick_place(pick, place, on_held=self.capture)
-
-    def reset(self, sweep: bool, new_background: bool) -> None:
-        if new_background:
-            self.arena.set_background(None)
-        if sweep:
-            self.robot.reset_sweep()
 
 
 @dataclass

@@ -2,11 +2,8 @@
 mask's major axis (principal component analysis of the mask's pixels)."""
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
-from typing import Optional
-
 import numpy as np
 
 from seg_by_interaction.cameras.model import CameraModel
@@ -21,18 +18,13 @@ class Grasp:
     width_px: float       # mask extent along the closing direction (px)
 
 
-@functools.lru_cache(maxsize=1)
-def _default_min_pixels() -> int:
-    from seg_by_interaction.config import load_config
-    return int(load_config()["grasping"]["min_pixels"])
-
-
-def plan_grasp(mask: np.ndarray, min_pixels: Optional[int] = None) -> Grasp:
-    """PCA grasp of a bool [H, W] mask; ValueError for empty or degenerate masks."""
+def plan_grasp(mask: np.ndarray, min_pixels: int) -> Grasp:
+    """PCA grasp of a bool [H, W] mask; ValueError for empty or degenerate masks or masks
+    under ``min_pixels`` pixels (the caller passes ``grasping.min_pixels``)."""
     m = np.asarray(mask)
     if m.ndim != 2:
         raise ValueError(f"mask must be 2-D [H, W], got shape {m.shape}")
-    need = _default_min_pixels() if min_pixels is None else int(min_pixels)
+    need = int(min_pixels)
     ys, xs = np.nonzero(m)
     if len(xs) < max(need, 2):
         raise ValueError(f"mask has {len(xs)} pixels; a grasp needs at least {max(need, 2)}")

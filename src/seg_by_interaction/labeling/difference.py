@@ -20,7 +20,6 @@ All thresholds live in the ``labeling`` section of the configuration.
 """
 from __future__ import annotations
 
-import functools
 from typing import Mapping, Optional
 
 import cv2
@@ -28,18 +27,11 @@ import numpy as np
 from scipy import ndimage
 from skimage import filters
 
-from seg_by_interaction.config import load_config
 
-
-@functools.lru_cache(maxsize=1)
-def _default_cfg() -> dict:
-    return load_config()["labeling"]
-
-
-def _labeling_cfg(cfg: Optional[Mapping]) -> Mapping:
-    """Accept the whole config, its ``labeling`` section, or None (defaults)."""
+def _labeling_cfg(cfg: Mapping) -> Mapping:
+    """Accept the whole config or its ``labeling`` section (never a hidden preset)."""
     if cfg is None:
-        return _default_cfg()
+        raise TypeError("pass the configuration (or its labeling section)")
     return cfg["labeling"] if "labeling" in cfg else cfg
 
 
@@ -84,7 +76,7 @@ def _illumination_field(d: np.ndarray, scale: int, kernel_px: int) -> np.ndarray
     return cv2.resize(med, (w, h), interpolation=cv2.INTER_LINEAR).reshape(d.shape)
 
 
-def change_map(before: np.ndarray, after: np.ndarray, cfg: Optional[Mapping] = None) -> np.ndarray:
+def change_map(before: np.ndarray, after: np.ndarray, cfg: Mapping) -> np.ndarray:
     """Bool map of pixels whose material changed (lighting and shadows excluded), pre-morphology."""
     c = _labeling_cfg(cfg)
     sigma = float(c["denoise_sigma"])
@@ -118,7 +110,7 @@ def change_map(before: np.ndarray, after: np.ndarray, cfg: Optional[Mapping] = N
     return filters.apply_hysteresis_threshold(score, low, 1.0)
 
 
-def clean_change(changed: np.ndarray, cfg: Optional[Mapping] = None) -> np.ndarray:
+def clean_change(changed: np.ndarray, cfg: Mapping) -> np.ndarray:
     """A change map made into solid blobs: opening drops noise and thin shadow edges,
     closing joins an object's weakly contrasted parts, holes are filled."""
     c = _labeling_cfg(cfg)
@@ -140,22 +132,27 @@ def _component_at(fg: np.ndarray, x: int, y: int, radius: float) -> Optional[np.
     return labels == label
 
 
-def difference_mask(before: np.ndarray, after: np.ndarray, pick_px, window: int = 240,
-                    min_pixels: int = 1000, cfg: Optional[Mapping] = None) -> Optional[np.ndarray]:
+def difference_mask(before: np.ndarray, after: np.ndarray, pick_px, cfg: Mapping,
+                    window: Optional[int] = None,
+                    min_pixels: Optional[int] = None) -> Optional[np.ndarray]:
     """Mask (bool, image size) of the object that moved at ``pick_px``, or None if nothing did.
 
-    ``before``/``after``: HxWx3 uint8 RGB of one camera; ``pick_px``: (x, y) pixel.
-    Only the ``window`` x ``window`` square around the pick is compared; the kept
-    component is the one under the pick (or the nearest within ``pick_radius_px``);
-    it must have more than ``min_pixels`` pixels to count as an object.
+    ``before``/``after``: HxWx3 uint8 RGB of one camera; ``pick_px``: (x, y) pixel;
+    ``cfg``: the configuration or its ``labeling`` section. Only the ``window`` x
+    ``window`` square around the pick is compared; the kept component is the one under
+    the pick (or the nearest within ``pick_radius_px``); it must have more than
+    ``min_pixels`` pixels to count as an object. ``window`` and ``min_pixels`` are
+    ``labeling.window`` / ``labeling.min_pixels`` unless given here.
     """
+    c = _labeling_cfg(cfg)
+    window = int(c["window"] if window is None else window)
+    min_pixels = int(c["min_pixels"] if min_pixels is None else min_pixels)
     before = _check_image("before", before)
     after = _check_image("after", after)
     if before.shape != after.shape:
         raise ValueError(f"before {before.shape} and after {after.shape} differ in size")
-    if int(window) < 8:
+    if window < 8:
         raise ValueError(f"window must be at least 8 px, got {window}")
-    c = _labeling_cfg(cfg)
     x0, y0, x1, y1 = window_bounds(before.shape[:2], pick_px, int(window))
     changed = clean_change(change_map(before[y0:y1, x0:x1], after[y0:y1, x0:x1], c), c)
     px = min(int(pick_px[0]) - x0, x1 - x0 - 1)

@@ -82,7 +82,7 @@ def _agrees_with_gripper(mask, held: Optional[bool], mode: str) -> bool:
 
 
 def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
-                      cfg: Optional[Mapping] = None, place_xy=None,
+                      cfg: Mapping, place_xy=None,
                       object_in_gripper: Optional[bool] = None) -> list[LabeledView]:
     """Label every camera's view of one pick/place interaction.
 
@@ -91,9 +91,7 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     the image are skipped; pair 1 needs ``place_xy``. ``object_in_gripper`` (the
     gripper's own reading) drops views that contradict it (``labeling.use_gripper``).
     """
-    from seg_by_interaction.config import load_config
-    full = load_config() if cfg is None else cfg
-    lab = full["labeling"] if "labeling" in full else full
+    lab = cfg["labeling"] if "labeling" in cfg else cfg
     n = len(before.images)
     _check_frames("held", held, n)
     _check_frames("after", after, n)
@@ -102,7 +100,6 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     _check_point("grasp", pick_xy, before.cameras)
     if place_xy is not None:
         _check_point("place", place_xy, before.cameras)
-    window, min_px = int(lab["window"]), int(lab["min_pixels"])
     gripper_mode = str(lab["use_gripper"])
     if gripper_mode not in ("none", "negatives", "both"):
         raise ValueError(f"labeling.use_gripper must be none, negatives or both, got {gripper_mode!r}")
@@ -110,8 +107,7 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     for cam_id, cam in enumerate(before.cameras):
         pick_px = _project(cam, pick_xy)
         if pick_px is not None:
-            mask = difference_mask(before.images[cam_id], held.images[cam_id], pick_px,
-                                   window, min_px, cfg=lab)
+            mask = difference_mask(before.images[cam_id], held.images[cam_id], pick_px, lab)
             if _agrees_with_gripper(mask, object_in_gripper, gripper_mode):
                 views.append(LabeledView(cam_id, PAIR_PICK, before.images[cam_id], pick_px, mask,
                                          {"point_xy": [float(pick_xy[0]), float(pick_xy[1])]}))
@@ -119,8 +115,7 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
             continue
         place_px = _project(cam, place_xy)
         if place_px is not None:
-            mask = difference_mask(held.images[cam_id], after.images[cam_id], place_px,
-                                   window, min_px, cfg=lab)
+            mask = difference_mask(held.images[cam_id], after.images[cam_id], place_px, lab)
             keep = mask is not None or bool(lab["pair1_negatives"])
             if keep and _agrees_with_gripper(mask, object_in_gripper, gripper_mode):
                 views.append(LabeledView(cam_id, PAIR_PLACE, after.images[cam_id], place_px, mask,

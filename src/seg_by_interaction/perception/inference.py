@@ -8,6 +8,7 @@ import os
 import numpy as np
 import torch
 
+from seg_by_interaction.perception.checkpoint import load_checkpoint
 from seg_by_interaction.perception.model import STRIDE, DeepMask
 from seg_by_interaction.perception.nms import greedy_mask_nms, mask_box, paste_mask
 from seg_by_interaction.perception.refine import SuperpixelSnapper
@@ -128,7 +129,6 @@ def load_segmenter(checkpoint_path: str | os.PathLike | None, cfg: dict,
                    device: str = "cpu") -> Segmenter:
     """A Segmenter from a trainer checkpoint, or from a seeded random model when
     ``checkpoint_path`` is None (before any training)."""
-    from seg_by_interaction.training.checkpoint import load_checkpoint
     model = build_model(cfg)
     if checkpoint_path is not None:
         load_checkpoint(checkpoint_path, model, model_cfg=cfg["model"])

@@ -45,8 +45,10 @@ class DifferenceRearranger:
 
     def __init__(self, steps: RearrangeSteps, labeling_cfg: dict, describe: AppearanceDescriptor,
                  min_pixels: int, tolerance_px: float, max_interactions: int, max_attempts: int,
-                 plane_height: float = 0.0, workspace=None, workspace_slack: float = 0.0):
+                 plane_height: float = 0.0, workspace=None, workspace_slack: float = 0.0, *,
+                 grasp_min_pixels: int):
         self.steps = steps
+        self.grasp_min_pixels = int(grasp_min_pixels)    # grasping.min_pixels
         self.labeling_cfg = labeling_cfg
         self.describe = describe
         self.min_pixels = int(min_pixels)
@@ -64,11 +66,12 @@ class DifferenceRearranger:
                    rc["baseline"]["min_pixels"], rc["tolerance_px"], rc["max_interactions"],
                    rc["max_attempts_per_object"], rc["grasp_plane_height"],
                    workspace if workspace is not None else cfg["arena"]["workspace"],
-                   rc["workspace_slack"])
+                   rc["workspace_slack"], grasp_min_pixels=cfg["grasping"]["min_pixels"])
 
     def _pose(self, mask: np.ndarray, frames: Frames, camera: int) -> Optional[Pose2D]:
         try:
-            pose = segment_pose(mask, frames.cameras[camera], self.plane_height)
+            pose = segment_pose(mask, frames.cameras[camera], self.grasp_min_pixels,
+                                self.plane_height)
         except ValueError:
             return None
         return reachable(pose, self.workspace, self.slack)

@@ -87,7 +87,7 @@ def default_methods(cfg: dict, checkpoints: Sequence[Optional[str]],
 
 
 def _planner(cfg: dict, spec: MethodSpec, arena: Arena, robot: SimRobot):
-    from seg_by_interaction.experiments.local_loop import LocalSteps
+    from seg_by_interaction.loop.local_steps import LocalSteps
     if spec.kind == "difference":
         return DifferenceRearranger.from_config(cfg, LocalSteps(arena, robot, None, cfg),
                                                 workspace=robot.workspace)

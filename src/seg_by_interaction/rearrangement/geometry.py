@@ -20,9 +20,10 @@ from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
 from seg_by_interaction.types import Pose2D
 
 
-def segment_pose(mask: np.ndarray, camera: CameraModel, plane_height: float = 0.0,
-                 min_pixels: Optional[int] = None) -> Pose2D:
-    """Pick pose of a bool mask seen by ``camera``; ValueError for degenerate masks."""
+def segment_pose(mask: np.ndarray, camera: CameraModel, min_pixels: int,
+                 plane_height: float = 0.0) -> Pose2D:
+    """Pick pose of a bool mask seen by ``camera``; ValueError for degenerate masks or masks
+    under ``min_pixels`` (``grasping.min_pixels``)."""
     g = plan_grasp(mask, min_pixels=min_pixels)
     x, y, theta, _ = grasp_to_arena(g, camera)
     if plane_height and camera.has_pose:

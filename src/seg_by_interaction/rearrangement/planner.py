@@ -118,9 +118,10 @@ class Rearranger:
                  tolerance_px: float, max_interactions: int, max_attempts: int,
                  max_segments: int, min_score: float, min_pixels: int, max_fraction: float,
                  plane_height: float = 0.0, workspace: Optional[Workspace] = None,
-                 workspace_slack: float = 0.0):
+                 workspace_slack: float = 0.0, *, grasp_min_pixels: int):
         self.steps = steps
         self.describe = describe
+        self.grasp_min_pixels = int(grasp_min_pixels)    # grasping.min_pixels
         self.threshold = float(threshold)
         self.tolerance = float(tolerance_px)
         self.max_interactions = int(max_interactions)
@@ -144,7 +145,7 @@ class Rearranger:
                    rc["max_segments"], rc["min_score"], rc["min_segment_pixels"],
                    rc["max_segment_fraction"], rc["grasp_plane_height"],
                    workspace if workspace is not None else cfg["arena"]["workspace"],
-                   rc["workspace_slack"])
+                   rc["workspace_slack"], grasp_min_pixels=cfg["grasping"]["min_pixels"])
 
     # ------------------------------------------------------------ perception
     def usable(self, hypotheses: Sequence[Hypothesis], image_pixels: int) -> list[Hypothesis]:
@@ -175,7 +176,7 @@ class Rearranger:
     def _pose(self, segs: Segments, index: int, camera: int) -> Optional[Pose2D]:
         try:
             pose = segment_pose(segs.hypotheses[index].mask, segs.frames.cameras[camera],
-                                self.plane_height)
+                                self.grasp_min_pixels, self.plane_height)
         except ValueError as exc:
             log.info("segment %d has no grasp: %s", index, exc)
             return None

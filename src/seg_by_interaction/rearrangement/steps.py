@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seg_by_interaction.experiments.local_loop import LocalSteps
+from seg_by_interaction.loop.local_steps import LocalSteps
 from seg_by_interaction.perception.nms import mask_box
 from seg_by_interaction.types import Frames, Hypothesis
 

@@ -43,7 +43,7 @@ class SawyerRobot(Robot):
             try:
                 import intera_interface  # noqa: F401  (only on a machine with intera_sdk)
             except ImportError as exc:
-                raise RuntimeError("robot.backend 'sawyer' needs intera_sdk (intera_interface) on the "
+                raise RuntimeError("backend 'sawyer' needs intera_sdk (intera_interface) on the "
                                    "PYTHONPATH and a running robot; use backend 'sim' otherwise") from exc
             robot_enable = robot_enable or intera_interface.RobotEnable(intera_interface.CHECK_VERSION)
             limb = limb or intera_interface.Limb(self.c["limb"])
@@ -117,12 +117,12 @@ class SawyerRobot(Robot):
             place_hover = self._ik(self._pose(place.x, place.y, place_z + hover, place.theta), "place hover")
             place_down = self._ik(self._pose(place.x, place.y, place_z, place.theta), "place")
             fb("approach", 0.0)
-            self.gripper.open()
+            self.gripper.open(float(self.c["gripper_open"]))
             self._go(pick_hover, stop)
             fb("descend", 0.15)
             self._go(pick_grasp, stop)
             fb("close", 0.3)
-            self.gripper.close()
+            self.gripper.close(float(self.c["gripper_closed"]))
             fb("lift", 0.4)
             self._go(pick_hover, stop)
             self._go(held, stop)
@@ -138,7 +138,7 @@ class SawyerRobot(Robot):
             self._go(place_hover, stop)
             self._go(place_down, stop)
             fb("release", 0.8)
-            self.gripper.open()
+            self.gripper.open(float(self.c["gripper_open"]))
             fb("retreat", 0.9)
             self._go(place_hover, stop)
             self.home()
@@ -158,7 +158,7 @@ class SawyerRobot(Robot):
         low = self._table(float(self.c["grasp_z_offset"]))
         hover = float(self.c["hover_distance"])
         never = lambda: False   # noqa: E731
-        self.gripper.close()
+        self.gripper.close(float(self.c["gripper_closed"]))
         for sx, sy in sweep_points(self.workspace, int(self.c["sweep_points"])):
             theta = math.atan2(cy - sy, cx - sx)
             try:
@@ -169,7 +169,7 @@ class SawyerRobot(Robot):
                 self._go(self._ik(self._pose(cx, cy, low + hover, theta), "sweep retract"), never)
             except _Abort as exc:
                 self._error = str(exc)
-        self.gripper.open()
+        self.gripper.open(float(self.c["gripper_open"]))
         self.home()
 
     def home(self) -> None:

@@ -15,7 +15,8 @@ from seg_by_interaction.srv import PlanGrasp, PlanGraspResponse
 
 
 class GraspPlannerServer:
-    def __init__(self, num_cameras: int):
+    def __init__(self, num_cameras: int, min_pixels: int):
+        self.min_pixels = int(min_pixels)     # grasping.min_pixels: smaller masks get no grasp
         self.cameras = {}
         for k in range(num_cameras):
             rospy.Subscriber(f"cam{k}/camera_info", CameraInfo, self._on_info, callback_args=k)
@@ -31,7 +32,7 @@ class GraspPlannerServer:
         hyp = req.hypothesis
         try:
             mask = msg_to_mask(hyp.mask)
-            grasp = plan_grasp(mask)
+            grasp = plan_grasp(mask, self.min_pixels)
         except (ConversionError, ValueError) as exc:
             return PlanGraspResponse(success=False, message=str(exc))
         out = Grasp(hypothesis_id=hyp.id, camera=hyp.camera, u=grasp.u, v=grasp.v,

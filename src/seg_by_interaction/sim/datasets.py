@@ -1,8 +1,8 @@
 """Held-out evaluation sets rendered from the arena, in COCO format.
 
 test = 10 test backgrounds x 20 images with test objects, val = 6 x 5 (the
-paper's sizes); the generalisation sets cross train/test objects with
-train/test backgrounds. Each image is one camera's view of a fresh scene;
+paper's sizes); ``object_split`` crosses train/test objects with train/test backgrounds
+(the study's generalisation sets). Each image is one camera's view of a fresh scene;
 masks come from the renderer and are RLE-encoded with pycocotools. The same
 seed gives the same files.
 """
@@ -76,15 +76,3 @@ def generate_eval_set(out_dir, cfg: dict, split: str = "test", seed: int = 0,
     path = out / "annotations.json"
     path.write_text(json.dumps(coco))
     return path
-
-
-def generate_generalisation_sets(out_dir, cfg: dict, seed: int = 0,
-                                 images_per_background: Optional[int] = None) -> dict[str, Path]:
-    """The paper's 2x2: {train,test} objects x {train,test} backgrounds."""
-    out = {}
-    for objs in ("train", "test"):
-        for bgs in ("train", "test"):
-            name = f"objects_{objs}__backgrounds_{bgs}"
-            out[name] = generate_eval_set(Path(out_dir) / name, cfg, split=bgs, seed=seed,
-                                          images_per_background=images_per_background, object_split=objs)
-    return out

@@ -14,7 +14,7 @@ from typing import Optional
 
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.training import distributed
-from seg_by_interaction.training.checkpoint import CheckpointError, read_checkpoint
+from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint
 from seg_by_interaction.training.dataset import MixedSource
 from seg_by_interaction.training.trainer import Trainer
 

@@ -22,7 +22,7 @@ from seg_by_interaction.perception.model import DeepMask
 from seg_by_interaction.perception.rsl import robust_targets
 from seg_by_interaction.runtime import apply_runtime
 from seg_by_interaction.training import distributed
-from seg_by_interaction.training.checkpoint import load_checkpoint, save_checkpoint
+from seg_by_interaction.perception.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from seg_by_interaction.training.dataset import ExampleSource
 from seg_by_interaction.training.sampling import WindowSampler
 
@@ -223,7 +223,6 @@ class Trainer:
                metrics_path: str | os.PathLike | None = None) -> "Trainer":
         """A trainer continuing exactly where ``save`` left it (weights, optimizer,
         step, random state); ``mode`` defaults to the saved one."""
-        from seg_by_interaction.training.checkpoint import read_checkpoint
         saved_mode = read_checkpoint(path)["state"].get("mode")
         trainer = cls(cfg, source=source, device=device, mode=mode or saved_mode,
                       metrics_path=metrics_path)

@@ -80,6 +80,7 @@ def _architecture(model_cfg: dict) -> dict:
     """The model settings a checkpoint must agree with. A disabled optional head is the
     same model as one made before that option existed (files from older versions load)."""
     out = dict(model_cfg or {})
+    out.pop("pad_mode", None)       # how inputs are padded, not the weights' shape or meaning
     refine = out.pop("refine_head", None) or {}
     if refine.get("enabled"):
         out["refine_head"] = dict(refine)

@@ -139,10 +139,13 @@ def test_pad_mode_is_not_architecture(tmp_path, cfg):
     option, and files trained with the other mode, load (so one can measure the effect)."""
     old_cfg = {k: v for k, v in cfg["model"].items() if k != "pad_mode"}
     ck.save_checkpoint(tmp_path / "old.pt", build_model(cfg), model_cfg=old_cfg)
-    reflect = load_config(overrides={"model.pad_mode": "reflect"})
+    import copy
+    reflect = copy.deepcopy(cfg)
+    reflect["model"]["pad_mode"] = "reflect"
     ck.load_checkpoint(tmp_path / "old.pt", build_model(reflect), model_cfg=reflect["model"])
     ck.load_checkpoint(tmp_path / "old.pt", build_model(cfg), model_cfg=cfg["model"])
-    changed = load_config(overrides={"model.mask_size": int(cfg["model"]["mask_size"]) * 2})
+    changed = copy.deepcopy(cfg)
+    changed["model"]["mask_size"] = int(cfg["model"]["mask_size"]) * 2
     ck.save_checkpoint(tmp_path / "other.pt", build_model(changed), model_cfg=changed["model"])
     with pytest.raises(ck.CheckpointError, match="mask_size"):
         ck.load_checkpoint(tmp_path / "other.pt", build_model(cfg), model_cfg=cfg["model"])

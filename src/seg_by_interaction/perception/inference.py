@@ -30,8 +30,7 @@ class Segmenter:
         self.scales = pyramid_scales(self.cfg)
         self.snapper = SuperpixelSnapper(self.cfg["refine"])
         self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
-        self.fill = "reflect" if str(cfg["model"]["pad_mode"]) == "reflect" else "constant"
-        border_fill(cfg["model"])           # refuses an unknown pad_mode
+        self.fill = "reflect" if isinstance(border_fill(cfg["model"]), str) else "constant"
 
     def _dense_scores(self, image: np.ndarray):
         """Per pyramid level: (scale, score logits [h, w], embeddings [D, h, w], the stem's

@@ -75,8 +75,10 @@ def pad_image(image: np.ndarray, top: int, bottom: int, left: int, right: int, m
 
 
 def border_fill(model_cfg: dict):
-    """What fills a window beyond the image: "reflect", or the mean colour (constant)."""
-    mode = str(model_cfg["pad_mode"])
+    """What fills a window beyond the image: "reflect", or the mean colour (constant).
+    Model settings saved before the option existed (checkpoints, experiments in flight)
+    mean constant, the only padding there was."""
+    mode = str(model_cfg.get("pad_mode", "constant"))
     if mode == "reflect":
         return "reflect"
     if mode == "constant":

@@ -109,3 +109,27 @@ def test_store_failures_and_impossible_points_get_failed_receipts(ros_node, laun
     pub.publish(msg)                                          # the re-sent record, store fixed
     ok = receipts.get(timeout=60)
     assert not ok.failed and ok.interaction_id == 10 and ok.views >= 4
+
+
+def test_the_gripper_reading_reaches_the_labeller(ros_node, launch, tmp_path):
+    """labeling.use_gripper both: a record whose gripper felt nothing keeps no positive view,
+    the same record with the object in the gripper keeps its positives."""
+    import rospy
+    from seg_by_interaction.msg import Interaction, InteractionLabelled
+    from seg_by_interaction.ros.testing import wait_until
+    receipts: queue.Queue = queue.Queue()
+    rospy.Subscriber("/labgrip/labelled", InteractionLabelled, receipts.put)
+    pub = rospy.Publisher("/labgrip/interactions", Interaction, queue_size=10)
+    launch("rosrun", "seg_by_interaction", "labeler", "__ns:=/labgrip", f"_data_dir:={tmp_path}",
+           "_overrides:={labeling.use_gripper: both}", name="labeler")
+    wait_until(lambda: pub.get_num_connections() > 0, 60, "the labeler to subscribe")
+    felt_nothing = _interaction(iid=20)
+    felt_nothing.object_in_gripper = False
+    pub.publish(felt_nothing)
+    r = receipts.get(timeout=60)
+    assert not r.failed and r.positives == 0
+    held = _interaction(iid=21)
+    held.object_in_gripper = True
+    pub.publish(held)
+    r = receipts.get(timeout=60)
+    assert not r.failed and r.positives >= 1

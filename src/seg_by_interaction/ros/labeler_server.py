@@ -46,7 +46,8 @@ class LabelerServer:
                 raise ConversionError("interaction has no robot_id")
             stored = self.labeler.label(msg.robot_id, msg.interaction_id, before, held, after,
                                         (msg.grasp.x, msg.grasp.y), (msg.place.x, msg.place.y),
-                                        stamp=msg.header.stamp.to_sec())
+                                        stamp=msg.header.stamp.to_sec(),
+                                        object_in_gripper=bool(msg.object_in_gripper))
         except (ConversionError, ValueError) as exc:
             self.refused += 1
             self._fail(msg, f"refused: {exc}")

@@ -1,22 +1,20 @@
 """The Sawyer path end to end, as on the robot but with its hardware replaced by test
 doubles: `interaction_loop.launch backend:=sawyer` runs camera_capture and
 pick_place_server over the intera_interface double (test/doubles), its four camera streams
-replayed from camera topics recorded from the simulated world (`record_bag` of
-camN/image_raw, replayed with live stamps by test/doubles/bag_cameras.py), and completes
+replayed from camera topics recorded from the simulated loop (`record_cameras:=true`,
+replayed with live stamps by test/doubles/bag_cameras.py), and completes
 several interactions - capture, segment, plan, pick (double), held shot, place,
 Interaction record - with every target inside the Sawyer's workspace, never the arena's."""
 from __future__ import annotations
 
 import os
 import queue
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -26,39 +24,30 @@ BASE_OFFSET_X = 0.65        # the recorded table's centre, in the Sawyer's base 
 
 
 def _record_sim_cameras(ros_master, tmp: Path) -> tuple[Path, Path]:
-    """A camera bag from the simulated world, and a calibration mapping its views onto the
-    Sawyer's base frame (the world's plane homographies, shifted to the workspace)."""
-    import rospy
-    from sensor_msgs.msg import CameraInfo
+    """A camera bag recorded from the simulated loop (`record:=true record_cameras:=true`),
+    and a calibration mapping its views onto the Sawyer's base frame (the world's plane
+    homographies, shifted to the workspace)."""
     from seg_by_interaction.cameras.calibration import save_calibration
-    from seg_by_interaction.ros.conversions import msg_to_camera
-    from seg_by_interaction.ros.testing import ManagedProcess, wait_for_service
-    from seg_by_interaction.srv import CaptureFrames
-    world = ManagedProcess(["roslaunch", "seg_by_interaction", "sim_arena.launch", "ns:=simrec",
-                            "seed:=5"], ros_master.env, tmp / "world.log")
-    bag = tmp / "cameras" / "cams.bag"
-    topics = [f"/simrec/cam{k}/image_raw" for k in range(4)]
-    rec = subprocess.Popen(["rosrun", "seg_by_interaction", "record_bag", "-O", str(bag), *topics,
-                            "__name:=record_cams"], env=ros_master.env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.ros.testing import ManagedProcess
+    from seg_by_interaction.sim.arena import Arena
+    bag = tmp / "recorded" / "sim.bag"
+    rec = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
+                          "robot_id:=simrec", "interactions:=2", f"data_dir:={tmp / 'simdata'}",
+                          "train:=false", "record:=true", "record_cameras:=true", f"bag:={bag}",
+                          "seed:=5", "output:=screen"], ros_master.env, tmp / "record.log")
     try:
-        wait_for_service("/simrec/capture_frames", timeout=120)
-        capture = rospy.ServiceProxy("/simrec/capture_frames", CaptureFrames)
-        rospy.sleep(2.0)                                   # the recorder subscribes
-        for _ in range(3):
-            assert capture().success
-        Hs = {}
-        T = np.array([[1.0, 0, -BASE_OFFSET_X], [0, 1, 0], [0, 0, 1]])   # base -> arena
-        for k in range(4):
-            cam = msg_to_camera(rospy.wait_for_message(f"/simrec/cam{k}/camera_info", CameraInfo, 30))
-            Hs[k] = np.linalg.inv(cam.H @ T)               # pixel -> base
-        calib = tmp / "calib.yaml"
-        save_calibration(calib, Hs, 430, 350)
-        rospy.sleep(1.0)
+        rec.proc.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the recording loop did not finish:\n{rec.log()[-3000:]}")
     finally:
-        rec.send_signal(signal.SIGINT)
-        rec.wait(timeout=60)
-        world.stop()
+        rec.stop()
+    assert bag.is_file(), rec.log()[-3000:]
+    T = np.array([[1.0, 0, -BASE_OFFSET_X], [0, 1, 0], [0, 0, 1]])   # base -> arena
+    with Arena(load_config(), seed=5) as arena:
+        Hs = {k: np.linalg.inv(cam.H @ T) for k, cam in enumerate(arena.cameras)}   # pixel -> base
+    calib = tmp / "calib.yaml"
+    save_calibration(calib, Hs, 430, 350)
     return bag, calib
 
 

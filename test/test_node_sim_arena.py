@@ -140,3 +140,25 @@ def test_reset_arena(ros_node, arena_node):
     assert not reset(sweep=False, new_scene=False, background=9999).success
     assert not reset(sweep=False, new_scene=False, background=-7).success
     assert capture(include_ground_truth=False).success  # still serving
+
+
+def test_gripper_command_refuses_bad_commands_and_stays_up(ros_node, arena_node):
+    """The world's driver service: NaN, off-table targets, absurd waits and unknown
+    commands are refused at once (a move to x = 100 m would otherwise run for minutes)."""
+    import time
+
+    import rospy
+    from seg_by_interaction.srv import GripperCommand, GripperCommandRequest as R
+    cmd = rospy.ServiceProxy("/armtest/gripper_command", GripperCommand)
+    t0 = time.monotonic()
+    for req, why in ((R(command=R.MOVE, x=float("nan"), z=0.2), "non-finite"),
+                     (R(command=R.MOVE, x=100.0, z=0.2), "off the table"),
+                     (R(command=R.MOVE, x=0.0, z=50.0), "tip height"),
+                     (R(command=R.WAIT, seconds=1e9), "seconds must be"),
+                     (R(command=R.GO_TO, pose="moon"), "unknown pose"),
+                     (R(command=99), "unknown gripper command")):
+        resp = cmd(req)
+        assert not resp.success and why in resp.message, (req.command, resp.message)
+    assert time.monotonic() - t0 < 10
+    tip = cmd(R(command=R.TIP))
+    assert tip.success and 0.0 <= tip.z <= 1.0                  # still serving, where it was

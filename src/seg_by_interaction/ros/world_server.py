@@ -67,8 +67,13 @@ class TriggeredCameras:
 class GripperCommandServer:
     """``gripper_command`` over a GripperDriver; every command is validated first."""
 
-    def __init__(self, driver: GripperDriver, lock: threading.RLock):
+    def __init__(self, driver: GripperDriver, lock: threading.RLock, reach: float,
+                 max_tip_height: float, max_seconds: float):
+        """``reach``: |x|, |y| limit of targets (half the table); a command beyond the
+        limits is refused, never run (a move to x = 100 m would run for minutes)."""
         self.driver, self.lock = driver, lock
+        self.reach, self.max_tip_height = float(reach), float(max_tip_height)
+        self.max_seconds = float(max_seconds)
         self.service = rospy.Service("gripper_command", GripperCommand, self._handle)
 
     def _handle(self, req) -> GripperCommandResponse:
@@ -87,8 +92,14 @@ class GripperCommandServer:
         values = (req.x, req.y, req.z, req.z_high, req.yaw, req.seconds)
         if not all(math.isfinite(v) for v in values):
             raise ValueError(f"non-finite value in command {req.command}: {values}")
-        if req.seconds < 0:
-            raise ValueError(f"seconds must be >= 0, got {req.seconds}")
+        if not 0.0 <= req.seconds <= self.max_seconds:
+            raise ValueError(f"seconds must be in [0, {self.max_seconds}], got {req.seconds}")
+        if req.command in (R.MOVE, R.AFTER_RELEASE):
+            if max(abs(req.x), abs(req.y)) > self.reach:
+                raise ValueError(f"target ({req.x}, {req.y}) is off the table (|x|, |y| <= {self.reach} m)")
+            for z in ((req.z,) if req.command == R.MOVE else (req.z, req.z_high)):
+                if not 0.0 <= z <= self.max_tip_height:
+                    raise ValueError(f"tip height {z} m is outside [0, {self.max_tip_height}] m")
         out = GripperCommandResponse(success=True, object_id=-1)
         if req.command == R.MOVE:
             out.done = d.move(req.x, req.y, req.z, req.yaw if req.set_yaw else None, free=req.free)

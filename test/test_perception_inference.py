@@ -171,3 +171,22 @@ def test_dense_inference_cuts_each_windows_own_stride2_features():
             assert torch.allclose(skip[0][:, m:-m, m:-m], crop[:, m:-m, m:-m], atol=1e-5)
             coarse = model.masks(levels[0][2][:, r, c][None])
             assert torch.allclose(model.refine(coarse, crop[None])[0], dense[k], atol=1e-5)
+
+
+def test_paper_preset_builds_the_full_size_network():
+    """The GPU preset loads and builds: 192 px windows, 56x56 masks, a ResNet-18-width trunk,
+    and one forward pass gives a score and a 56x56 mask per window."""
+    import torch
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.perception.inference import build_model
+    paper, default = load_config("paper"), load_config()
+    model = build_model(paper)
+    n_paper = sum(p.numel() for p in model.parameters())
+    n_default = sum(p.numel() for p in build_model(default).parameters())
+    assert n_paper > 3 * n_default                     # 14.4 M vs 3.9 M parameters
+    x = torch.zeros(1, 3, 192, 192)
+    with torch.inference_mode():
+        emb = model.embed(x)
+        score = model.scores(emb)
+        mask = model.masks(emb[:, :, 0, 0])
+    assert score.shape[-2:] == (1, 1) and mask.shape[-2:] == (56, 56)

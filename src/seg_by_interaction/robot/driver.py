@@ -12,6 +12,15 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 
+class DriverError(RuntimeError):
+    """A driver call that failed with a known outcome (robot.interface OUTCOME_*):
+    unreachable (no IK solution), robot error (a move failed, e-stop)."""
+
+    def __init__(self, outcome: int, message: str):
+        super().__init__(message)
+        self.outcome = outcome
+
+
 @dataclass
 class GripState:
     holding: bool                # the jaws stopped on something (gap above the minimum)
@@ -56,6 +65,18 @@ class GripperDriver(abc.ABC):
     @abc.abstractmethod
     def stop(self) -> None:
         """Stop moving now."""
+
+    def prepare(self, targets: list[tuple[float, float, float, float, str]]) -> None:
+        """Check every (x, y, tip_z, yaw, what) the primitive will visit before it moves;
+        raise DriverError to refuse (a real arm: solve IK for all first). Default: nothing."""
+
+    def safe_stop(self, travel_tip_z: float, open_seconds: float) -> None:
+        """After a preemption: open the jaws where they are, rise, go home (the simulated
+        gripper). A real arm may rather hold where it is."""
+        self.set_jaws(True, open_seconds)
+        x, y, z = self.tip()
+        self.move(x, y, max(z, travel_tip_z))
+        self.go_to("home")
 
     def after_release(self, low_tip_z: float, travel_tip_z: float,
                       should_stop: Optional[Callable[[], bool]] = None) -> bool:

@@ -12,9 +12,10 @@ import math
 import time
 from typing import Any, Callable, Mapping, Optional
 
-from seg_by_interaction.robot.driver import GripperDriver
-from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_PREEMPTED, PHASES,
-                                                PickPlaceOutcome, Robot)
+from seg_by_interaction.robot.driver import DriverError, GripperDriver
+from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_PREEMPTED,
+                                                OUTCOME_ROBOT_ERROR, PHASES, PickPlaceOutcome,
+                                                Robot)
 from seg_by_interaction.types import Pose2D
 
 # Feedback progress at the start of each phase.
@@ -64,7 +65,12 @@ class PickPlacePrimitive(Robot):
             if not d.move(x, y, z, yaw, free=free, should_stop=stop):
                 raise _Preempted("motion")
 
+        low_place = max(grasp, float(m["place_clearance"]))     # nothing known held yet
         try:
+            d.prepare([(pick.x, pick.y, travel, self.jaw_yaw(pick.theta), "pick hover"),
+                       (pick.x, pick.y, grasp, self.jaw_yaw(pick.theta), "pick"),
+                       (place.x, place.y, travel, self.jaw_yaw(place.theta), "place hover"),
+                       (place.x, place.y, low_place, self.jaw_yaw(place.theta), "place")])
             phase("approach")
             d.set_jaws(True, 0.0)
             move(pick.x, pick.y, travel, self.jaw_yaw(pick.theta), free=True)
@@ -100,18 +106,14 @@ class PickPlacePrimitive(Robot):
             if feedback is not None:
                 feedback("retreat", 1.0)
         except _Preempted as exc:
-            self._safe_stop()
+            d.safe_stop(travel, float(m["open_seconds"]))
             return PickPlaceOutcome(OUTCOME_PREEMPTED, f"preempted during {exc}",
                                     object_in_gripper=False, held_result=out.held_result)
+        except DriverError as exc:
+            if exc.outcome in (OUTCOME_PREEMPTED, OUTCOME_ROBOT_ERROR):
+                d.stop()
+            return PickPlaceOutcome(exc.outcome, str(exc), held_result=out.held_result)
         return out
-
-    def _safe_stop(self) -> None:
-        """Preempted: open the jaws where we are, rise and go home."""
-        d = self.driver
-        d.set_jaws(True, float(self.m["open_seconds"]))
-        x, y, z = d.tip()
-        d.move(x, y, max(z, float(self.m["travel_height"])))
-        self.home()
 
     def reset_sweep(self) -> None:
         self.driver.sweep()

@@ -4,7 +4,9 @@ training paused (no trainer node) and with the online trainer running.
     .venv/bin/python benchmarks/loop.py [--quick] [--interactions N]
 
 The rate is measured between the first and the last interaction (start-up excluded)
-from the coordinator's on-disk counter. Target: >= 40/min with training paused.
+from the coordinator's on-disk counter. Target: >= 40/min with training paused. Without
+--quick it also measures loop.reuse_after_shot (one capture less per interaction) against
+the default in the same run.
 """
 from __future__ import annotations
 
@@ -14,19 +16,35 @@ import tempfile
 from pathlib import Path
 
 
-def measure(master, tmp: Path, interactions: int, train: bool, timeout: float) -> float:
+def measure(master, tmp: Path, interactions: int, train: bool, timeout: float,
+            overrides: dict | None = None) -> float:
+    import yaml
     from seg_by_interaction.ros.testing import ManagedProcess, interaction_marks
-    data = tmp / ("train" if train else "paused")
+    name = ("train" if train else "paused") + ("_" + "_".join(overrides) if overrides else "")
+    data = tmp / name
     counter = data / "robot0.next_interaction"
+    preset = tmp / f"{name}.yaml"
+    preset.write_text(yaml.safe_dump({"base": "default", **_nested(overrides or {})}))
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
                            f"interactions:={interactions}", f"data_dir:={data}",
-                           f"train:={'true' if train else 'false'}"],
-                          master.env, tmp / f"launch_{'train' if train else 'paused'}.log")
+                           f"train:={'true' if train else 'false'}", f"preset:={preset}"],
+                          master.env, tmp / f"launch_{name}.log")
     marks = interaction_marks(proc, [counter], interactions, timeout)
     done = max(marks) if marks else 0
     if done < 2 or 1 not in marks:
         raise RuntimeError(f"the loop made {done} interactions; log: {proc.log()[-3000:]}")
     return 60.0 * (done - 1) / (marks[done] - marks[1])
+
+
+def _nested(dotted: dict) -> dict:
+    out: dict = {}
+    for key, value in dotted.items():
+        *path, leaf = key.split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
 
 
 def main() -> int:
@@ -41,12 +59,17 @@ def main() -> int:
         master = RosMaster(tmp)
         try:
             with_training = None if args.quick else measure(master, tmp, n, True, 900)
+            reuse = None if args.quick else measure(master, tmp, n, False, 900,
+                                                    {"loop.reuse_after_shot": True})
             paused = measure(master, tmp, n, False, 900)
         finally:
             master.stop()
     print(f"interactions: {n}")
     if with_training is not None:
         print(f"interactions_per_min_training_on: {with_training:.1f}")
+    if reuse is not None:
+        print(f"interactions_per_min_paused_reusing_after_shot: {reuse:.1f}")
+        print(f"reuse_after_shot_speedup: {reuse / paused:.2f}")
     print(f"interactions_per_min_training_paused: {paused:.1f}")
     return 0
 

@@ -93,6 +93,8 @@ class InteractionLoop:
         if self.choice not in CHOICES:
             raise ValueError(f"loop.choice must be one of {CHOICES}, got {self.choice!r}")
         self.place_margin = float(lc["place_margin"])
+        self.reuse_after_shot = bool(lc["reuse_after_shot"])
+        self._next_before: Optional[Frames] = None   # I_t+1 of the last interaction
         self.explore_when_empty = bool(lc["explore_when_empty"])
         self.reset_every = int(cfg["arena"]["reset_every"])
         self.background_every = int(cfg["arena"]["background_every"])
@@ -118,7 +120,9 @@ class InteractionLoop:
         t0 = time.monotonic()
         iid = self.next_id
         self.next_id += 1
-        before = self.steps.capture()
+        before, self._next_before = self._next_before, None
+        if before is None:
+            before = self.steps.capture()
         camera = self._choose_camera()
         hyps, version = self.steps.segment(before, camera)
         hypothesis, index, grasp = None, -1, None
@@ -152,6 +156,8 @@ class InteractionLoop:
         new_bg = self.background_every > 0 and done % self.background_every == 0
         if sweep or new_bg:
             self.steps.reset(sweep=sweep, new_background=new_bg)
+        elif self.reuse_after_shot and outcome.outcome == OUTCOME_PLACED:
+            self._next_before = after     # Algorithm 1: I_t+1 is the next interaction's I_t
         if outcome.outcome != OUTCOME_PLACED:
             log.warning("interaction %d: pick/place outcome %d (%s)", iid, outcome.outcome,
                         outcome.message)

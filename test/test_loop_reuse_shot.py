@@ -1,0 +1,59 @@
+"""loop.reuse_after_shot: an interaction's I_t+1 serves as the next one's I_t (Algorithm 1),
+except after a reset or a pick/place that did not finish, when the scene is shot again."""
+from __future__ import annotations
+
+import numpy as np
+
+from seg_by_interaction.config import load_config
+from seg_by_interaction.loop.algorithm import InteractionLoop, PlannedGrasp
+from seg_by_interaction.robot.interface import OUTCOME_PLACED, OUTCOME_ROBOT_ERROR, PickPlaceOutcome
+from seg_by_interaction.types import Frames, Pose2D
+
+
+class CountingSteps:
+    def __init__(self, outcomes):
+        self.captures, self.resets, self.outcomes = 0, 0, list(outcomes)
+
+    def capture(self):
+        self.captures += 1
+        return Frames(images=[np.full((4, 4, 3), self.captures, np.uint8)], stamp=float(self.captures),
+                      cameras=[None])
+
+    def segment(self, frames, camera):
+        return [], 1
+
+    def plan_grasp(self, hypothesis, frames, camera):
+        raise ValueError("no hypotheses here")
+
+    def pick_place(self, pick, place):
+        return PickPlaceOutcome(self.outcomes.pop(0))
+
+    def reset(self, sweep, new_background):
+        self.resets += 1
+
+
+def _loop(reuse: bool, outcomes, reset_every=1000):
+    cfg = load_config(overrides={"loop.reuse_after_shot": reuse, "arena.reset_every": reset_every,
+                                 "arena.background_every": 1000, "loop.camera": 0, "arena.num_cameras": 1})
+    steps = CountingSteps(outcomes)
+    return InteractionLoop(cfg, steps, workspace=(-0.2, 0.2, -0.2, 0.2), seed=0), steps
+
+
+def test_the_after_shot_is_the_next_before_shot():
+    loop, steps = _loop(True, [OUTCOME_PLACED] * 3)
+    records = [loop.run_one() for _ in range(3)]
+    assert steps.captures == 4                                   # 1 + one per interaction
+    assert records[1].before is records[0].after and records[2].before is records[1].after
+    loop, steps = _loop(False, [OUTCOME_PLACED] * 3)
+    [loop.run_one() for _ in range(3)]
+    assert steps.captures == 6                                   # the option off: two each
+
+
+def test_a_reset_or_an_unfinished_pick_place_takes_a_new_shot():
+    loop, steps = _loop(True, [OUTCOME_PLACED, OUTCOME_ROBOT_ERROR, OUTCOME_PLACED, OUTCOME_PLACED],
+                        reset_every=3)
+    r = [loop.run_one() for _ in range(4)]
+    assert r[1].before is r[0].after                             # placed: reused
+    assert r[2].before is not r[1].after                         # robot error before: new shot
+    assert steps.resets == 1 and r[3].before is not r[2].after   # reset after the 3rd: new shot
+    assert steps.captures == 4 + 3

@@ -1,5 +1,5 @@
 """Killing nodes with SIGKILL mid-loop (the world, the pick/place server, the labeller, the
-segmenter, then the trainer and the coordinator): they respawn, the loop finishes its budget,
+segmenter, then the trainer, the coordinator and camera_capture): they respawn, the loop finishes its budget,
 the store equals an offline relabelling of every record the loop published (nothing lost,
 nothing duplicated, nothing different), and the trainer resumes from its checkpoint."""
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_nodes_killed_mid_loop_recover_without_loss(ros_node, ros_master, tmp_pa
         _wait_counter(counter, 4, proc)
         from seg_by_interaction.ros.testing import wait_until
         wait_until(lambda: list_checkpoints(data / "checkpoints"), 300, "a first model")
-        for node in ("/trainer", "/robot0/interaction_coordinator"):
+        for node in ("/trainer", "/robot0/interaction_coordinator", "/robot0/camera_capture"):
             killed[node] = _pid(node, ros_master.uri)
             os.kill(killed[node], signal.SIGKILL)
         proc.proc.wait(timeout=600)

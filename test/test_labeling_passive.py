@@ -49,3 +49,34 @@ def test_collect_passive_fills_the_store_from_arena_pushes(tmp_path):
     sizes = [int(ex.mask.sum()) for ex in store.iter(sources=["passive"])]
     assert min(sizes) > cfg["passive"]["min_pixels"]
     assert len(ids) >= 4 and last.gt_instances is not None
+
+
+def test_passive_masks_cover_the_objects_that_moved():
+    """Each passive mask is scored against the ground truth of its frame (read here only,
+    never by the bootstrap): the best IoU with an object that moved since the previous shot.
+    Measured 2026-12-02 on the realistic arena: median 0.22, none above 0.5 - the masks merge
+    neighbours and old/new positions (docs/learning.md); this guards against it getting worse."""
+    import numpy as np
+    from seg_by_interaction.labeling.passive import passive_examples
+    from seg_by_interaction.sim.arena import Arena
+    from seg_by_interaction.sim.robot import SimRobot
+    cfg = load_config(overrides={"passive.blocks": 1, "passive.pushes_per_block": 6})
+    with Arena(cfg, seed=5) as arena:
+        truth, render = [], arena.render
+
+        def spy(include_ground_truth=False):
+            frames = render(include_ground_truth=True)
+            truth.append(frames.gt_instances)
+            return frames
+        arena.render = spy
+        examples = list(passive_examples(arena, SimRobot(arena), cfg, seed=0, progress=False))
+    assert len(truth) == 7 and examples
+    ious = []
+    for _, cam, _, ex in examples:
+        now, before = truth[ex.meta["frame"]][cam], truth[ex.meta["frame"] - 1][cam]
+        moved = [now == k for k in np.unique(now) if k and
+                 ((now == k) ^ (before == k)).sum() > 0.05 * (now == k).sum()]
+        ious.append(max([(m & ex.mask).sum() / (m | ex.mask).sum() for m in moved], default=0.0))
+    ious = np.array(ious)
+    assert np.median(ious) > 0.15, ious
+    assert (ious > 0.02).mean() >= 0.8, ious

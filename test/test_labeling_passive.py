@@ -42,13 +42,11 @@ def test_collect_passive_fills_the_store_from_arena_pushes(tmp_path):
     with Arena(cfg, seed=5) as arena:
         n = collect_passive(store, arena, SimRobot(arena), cfg, seed=0, progress=False)
         ids = arena.object_ids()
-        last = arena.render(include_ground_truth=True)
     assert n == store.count(sources=["passive"]) > 0
-    # masks are object-sized blobs; most of them cover one real object (checked with GT
-    # here only; the bootstrap itself never reads it)
+    # masks are at least object-sized (how well they cover the moved objects: next test)
     sizes = [int(ex.mask.sum()) for ex in store.iter(sources=["passive"])]
     assert min(sizes) > cfg["passive"]["min_pixels"]
-    assert len(ids) >= 4 and last.gt_instances is not None
+    assert len(ids) >= 4
 
 
 def test_passive_masks_cover_the_objects_that_moved():

@@ -11,6 +11,7 @@ import rospy
 from sensor_msgs.msg import Image
 
 from seg_by_interaction.labeling.labeler import InteractionLabeler
+from seg_by_interaction.ros.bag_records import BagError, count_records, read_interactions
 from seg_by_interaction.msg import Interaction, InteractionLabelled, LabeledExample
 from seg_by_interaction.ros.conversions import (ConversionError, mask_to_msg, msg_to_frames,
                                                 rgb_to_msg)
@@ -91,3 +92,26 @@ class LabelerServer:
             self.viz_pub.publish(rgb_to_msg(overlay_masks(view.image, masks, ["label"],
                                                           points=[view.pick_px]), msg.header))
         return positives
+
+
+def label_bag(server: LabelerServer, bag, topic: str) -> int:
+    """Offline labelling: every record of ``bag`` on ``topic`` through ``server``, in order;
+    the exit status (1: damaged bag, store failures, or every record refused)."""
+    total = count_records(bag, topic)
+    rospy.loginfo("labelling %d records on %s from %s", total, topic, bag.filename)
+    try:
+        for msg in read_interactions(bag, topic):
+            if rospy.is_shutdown():
+                rospy.logwarn("shut down after %d of %d records", server.labelled, total)
+                return 1
+            server.handle(msg)
+    except BagError as exc:
+        rospy.logfatal("%s; %d of %d records were labelled before the damage",
+                       exc, server.labelled, total)
+        return 1
+    finally:
+        bag.close()
+    bad = server.refused + server.failures
+    rospy.loginfo("labelled %d of %d records (%d refused, %d store failures)",
+                  server.labelled, total, server.refused, server.failures)
+    return 1 if server.failures or (total and bad == total) else 0

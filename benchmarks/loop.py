@@ -5,8 +5,8 @@ training paused (no trainer node) and with the online trainer running.
 
 The rate is measured between the first and the last interaction (start-up excluded)
 from the coordinator's on-disk counter. Target: >= 40/min with training paused. Without
---quick it also measures loop.reuse_after_shot (one capture less per interaction) against
-the default in the same run.
+--quick it also measures the loop without loop.reuse_after_shot (the default reuses an
+interaction's I_t+1 as the next one's I_t: one capture less) in the same run.
 """
 from __future__ import annotations
 
@@ -59,17 +59,17 @@ def main() -> int:
         master = RosMaster(tmp)
         try:
             with_training = None if args.quick else measure(master, tmp, n, True, 900)
-            reuse = None if args.quick else measure(master, tmp, n, False, 900,
-                                                    {"loop.reuse_after_shot": True})
+            no_reuse = None if args.quick else measure(master, tmp, n, False, 900,
+                                                       {"loop.reuse_after_shot": False})
             paused = measure(master, tmp, n, False, 900)
         finally:
             master.stop()
     print(f"interactions: {n}")
     if with_training is not None:
         print(f"interactions_per_min_training_on: {with_training:.1f}")
-    if reuse is not None:
-        print(f"interactions_per_min_paused_reusing_after_shot: {reuse:.1f}")
-        print(f"reuse_after_shot_speedup: {reuse / paused:.2f}")
+    if no_reuse is not None:
+        print(f"interactions_per_min_paused_capturing_every_before: {no_reuse:.1f}")
+        print(f"reuse_after_shot_speedup: {paused / no_reuse:.2f}")
     print(f"interactions_per_min_training_paused: {paused:.1f}")
     return 0
 

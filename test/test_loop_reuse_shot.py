@@ -57,3 +57,15 @@ def test_a_reset_or_an_unfinished_pick_place_takes_a_new_shot():
     assert r[2].before is not r[1].after                         # robot error before: new shot
     assert steps.resets == 1 and r[3].before is not r[2].after   # reset after the 3rd: new shot
     assert steps.captures == 4 + 3
+
+
+def test_each_record_says_where_its_time_went():
+    """meta.step_seconds: one entry per step the interaction ran, captures summed (the log
+    line and the profile in the README read it)."""
+    loop, steps = _loop(True, [OUTCOME_PLACED] * 2, reset_every=2)
+    first, second = loop.run_one(), loop.run_one()
+    assert set(first.meta["step_seconds"]) == {"capture", "segment", "pick_place"}
+    assert set(second.meta["step_seconds"]) == {"capture", "segment", "pick_place", "reset"}
+    for rec in (first, second):
+        timed = {k: v for k, v in rec.meta["step_seconds"].items() if k != "reset"}
+        assert all(v >= 0.0 for v in timed.values()) and sum(timed.values()) <= rec.seconds

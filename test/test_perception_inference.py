@@ -72,6 +72,28 @@ def test_segment_refuses_images_above_the_configured_size():
         seg.segment(np.zeros((37, 54, 3), np.uint8))
 
 
+def test_parallel_pyramid_gives_the_sequential_hypotheses():
+    """inference.workers only changes where the levels and superpixels are computed: two
+    workers (with or without channels_last) return the one-worker hypotheses, in order."""
+    img = np.random.default_rng(3).integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    img[20:60, 30:80] = (200, 40, 40)                    # one uniform region to snap to
+    runs = []
+    for workers, channels_last in [(1, False), (2, False), (2, True)]:
+        cfg = load_config(overrides={"inference.workers": workers,
+                                     "inference.channels_last": channels_last})
+        seg = load_segmenter(None, cfg)
+        runs.append(seg.segment(img, min_score=0.0))
+        seg.close()
+    assert len(runs[0]) >= 2
+    for other in runs[1:]:
+        assert len(other) == len(runs[0])
+        for a, b in zip(runs[0], other):
+            assert (a.mask == b.mask).all() and a.box == b.box
+            assert a.score == pytest.approx(b.score, abs=1e-5)
+    with pytest.raises(ValueError, match="inference.workers"):
+        load_segmenter(None, load_config(overrides={"inference.workers": 0}))
+
+
 def test_untrained_model_is_seeded():
     cfg = load_config()
     a, b = build_model(cfg), build_model(cfg)
@@ -114,6 +136,9 @@ def test_superpixel_snapping_moves_a_blocky_boundary_onto_the_object():
     assert (off.snap(image, coarse[None])[0] == coarse).all()
     with pytest.raises(ValueError):
         snapper.snap(image, coarse[None, :100])
+    with pytest.raises(ValueError, match="superpixels"):                # stale labels refused
+        snapper.snap(image, coarse[None], labels=np.zeros((5, 5), np.int64))
+    assert (snapper.snap(image, coarse[None], labels=snapper.superpixels(image)) == snapped).all()
 
 
 REFINE = {"model.refine_head.enabled": True}
@@ -159,7 +184,7 @@ def test_dense_inference_cuts_each_windows_own_stride2_features():
     x = torch.from_numpy(img).permute(2, 0, 1)[None]
     half, m = model.window // 2, 4                        # 7x7 stride-2 conv: 2 cells of edge effect
     with torch.no_grad():
-        levels = seg._dense_scores(img)
+        levels, _ = seg._dense_scores(img)
         cand = np.array([[0.0, 0, 1, 2], [0.0, 0, 0, 0], [0.0, 0, 2, 1]])
         dense = seg._mask_logits(levels, cand)
         padded = torch.nn.functional.pad(model.normalise(x), (seg.pad,) * 4)

@@ -11,9 +11,14 @@ from __future__ import annotations
 _applied: dict = {}
 
 
+def torch_threads(cfg: dict) -> int:
+    """The configured intra-op thread count; 0 = torch's default."""
+    return int(cfg.get("torch_threads", 0) or 0)
+
+
 def apply_runtime(cfg: dict) -> None:
     """Set torch's thread count from ``cfg["torch_threads"]`` (once per value)."""
-    threads = int(cfg.get("torch_threads", 0) or 0)
+    threads = torch_threads(cfg)
     if threads <= 0 or _applied.get("threads") == threads:
         return
     import torch

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
@@ -57,6 +58,22 @@ class InteractionRecord:
     outcome: PickPlaceOutcome
     seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+class _StepTimer:
+    """Seconds spent in each step of one interaction (summed over repeats), so a log or a
+    benchmark can say where an interaction's time goes."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, step: str):
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[step] = self.seconds.get(step, 0.0) + time.monotonic() - t0
 
 
 CHOICES = ("random", "uncertain")
@@ -118,18 +135,22 @@ class InteractionLoop:
     def run_one(self) -> InteractionRecord:
         """One interaction (Algorithm 1, lines 3-7), then resets when due."""
         t0 = time.monotonic()
+        timer = _StepTimer()
         iid = self.next_id
         self.next_id += 1
         before, self._next_before = self._next_before, None
         if before is None:
-            before = self.steps.capture()
+            with timer("capture"):
+                before = self.steps.capture()
         camera = self._choose_camera()
-        hyps, version = self.steps.segment(before, camera)
+        with timer("segment"):
+            hyps, version = self.steps.segment(before, camera)
         hypothesis, index, grasp = None, -1, None
         # Line 5: one hypothesis at random (loop.choice); skip ones the arm cannot reach.
         for idx in hypothesis_order(hyps, self.rng, self.choice):
             try:
-                candidate = self.steps.plan_grasp(hyps[idx], before, camera)
+                with timer("plan_grasp"):
+                    candidate = self.steps.plan_grasp(hyps[idx], before, camera)
             except ValueError as exc:
                 log.debug("hypothesis %d has no grasp: %s", idx, exc)
                 continue
@@ -143,19 +164,22 @@ class InteractionLoop:
         else:
             raise RuntimeError("the segmenter proposed no reachable hypothesis")
         place = self._random_pose(self.place_margin)
-        outcome = self.steps.pick_place(pick, place)
+        with timer("pick_place"):
+            outcome = self.steps.pick_place(pick, place)
         held = outcome.held_result if isinstance(outcome.held_result, Frames) else None
-        after = self.steps.capture()
+        with timer("capture"):
+            after = self.steps.capture()
         record = InteractionRecord(
             interaction_id=iid, camera=camera, model_version=version, before=before,
             held=held, after=after, hypothesis=hypothesis, hypothesis_index=index,
             num_hypotheses=len(hyps), grasp=grasp, pick=pick, place=place, outcome=outcome,
-            seconds=time.monotonic() - t0)
+            seconds=time.monotonic() - t0, meta={"step_seconds": timer.seconds})
         done = iid + 1
         sweep = self.reset_every > 0 and done % self.reset_every == 0
         new_bg = self.background_every > 0 and done % self.background_every == 0
         if sweep or new_bg:
-            self.steps.reset(sweep=sweep, new_background=new_bg)
+            with timer("reset"):
+                self.steps.reset(sweep=sweep, new_background=new_bg)
         elif self.reuse_after_shot and outcome.outcome == OUTCOME_PLACED:
             self._next_before = after     # Algorithm 1: I_t+1 is the next interaction's I_t
         if outcome.outcome != OUTCOME_PLACED:

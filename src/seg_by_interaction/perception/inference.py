@@ -1,9 +1,15 @@
 """Whole-frame segmentation: dense scores over a 7-scale pyramid, the mask head on
 the best windows only, masks pasted back to full resolution and snapped to colour
-superpixels (``inference.refine``), greedy mask NMS."""
+superpixels (``inference.refine``), greedy mask NMS.
+
+On the 2-core target one torch thread per process is fastest (runtime.py), so the
+parallelism is between tasks instead: the pyramid's levels and the frame's superpixels
+run on ``inference.workers`` Python threads (torch and scikit-image release the GIL)."""
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -12,7 +18,7 @@ from seg_by_interaction.perception.checkpoint import load_checkpoint
 from seg_by_interaction.perception.model import STRIDE, DeepMask
 from seg_by_interaction.perception.nms import greedy_mask_nms, mask_box, paste_mask
 from seg_by_interaction.perception.refine import SuperpixelSnapper
-from seg_by_interaction.runtime import apply_runtime
+from seg_by_interaction.runtime import apply_runtime, torch_threads
 from seg_by_interaction.perception.windows import (border_fill, check_image, pad_image,
                                                   pyramid_scales, resize)
 from seg_by_interaction.types import Hypothesis
@@ -31,30 +37,85 @@ class Segmenter:
         self.snapper = SuperpixelSnapper(self.cfg["refine"])
         self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
         self.fill = "reflect" if isinstance(border_fill(cfg["model"]), str) else "constant"
+        self.channels_last = bool(self.cfg["channels_last"])
+        self.workers = int(self.cfg["workers"])
+        if self.workers < 1:
+            raise ValueError(f"inference.workers must be >= 1, got {self.workers}")
+        self._threads = torch_threads(cfg)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
-    def _dense_scores(self, image: np.ndarray):
+    def _executor(self) -> ThreadPoolExecutor:
+        """The worker threads, started on first use (each with the process's torch thread
+        count: torch's setting is per thread)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="segment",
+                                                initializer=self._init_worker)
+            return self._pool
+
+    def _init_worker(self):
+        if self._threads > 0:
+            torch.set_num_threads(self._threads)
+
+    def close(self):
+        """Stop the worker threads (they also end with the process)."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _run_parallel(self, tasks):
+        """Results of the zero-argument callables ``tasks``, in order; submitted in that
+        order, so put the longest first (with 2 workers the finish then balances)."""
+        if self.workers == 1:
+            return [task() for task in tasks]
+        pool = self._executor()
+        futures = [pool.submit(self._in_inference_mode, task) for task in tasks]
+        return [f.result() for f in futures]
+
+    @staticmethod
+    def _in_inference_mode(task):
+        with torch.inference_mode():      # inference mode is per thread
+            return task()
+
+    def _dense_scores(self, image: np.ndarray, extra=()):
         """Per pyramid level: (scale, score logits [h, w], embeddings [D, h, w], the stem's
-        stride-2 features [C, H/2, W/2] for the refinement head or None)."""
-        levels = []
-        for s in self.scales:
-            scaled = resize(image, s)
-            h, w = scaled.shape[:2]
-            # pad by `pad` on all sides, then up to a multiple of the stride, as training
-            # windows are padded (model.pad_mode)
-            ph = self.pad + (-(h + 2 * self.pad) % STRIDE)
-            pw = self.pad + (-(w + 2 * self.pad) % STRIDE)
-            if self.fill == "reflect":
-                scaled = pad_image(scaled, self.pad, ph, self.pad, pw, "reflect")
-            x = torch.from_numpy(np.ascontiguousarray(scaled)).permute(2, 0, 1)[None]
-            x = self.model.normalise(x.to(self.device))
-            if self.fill != "reflect":       # zeros after normalising = the mean colour exactly
-                x = torch.nn.functional.pad(x, (self.pad, pw, self.pad, ph))
-            if self.model.refiner is not None:
-                emb, skip = self.model.embed_with_skip(x)
-            else:
-                emb, skip = self.model.embed(x), None
-            levels.append((s, self.model.scores(emb)[0], emb[0], None if skip is None else skip[0]))
-        return levels
+        stride-2 features [C, H/2, W/2] for the refinement head or None); then the results
+        of the callables ``extra``, run alongside the levels."""
+        order = sorted(range(len(self.scales)), key=lambda i: -self.scales[i])  # largest first
+        tasks = [lambda s=self.scales[i]: self._level(image, s) for i in order]
+        # the extra tasks go after the two largest levels: they overlap the rest
+        tasks[2:2] = list(extra)
+        results = self._run_parallel(tasks)
+        extra_results = results[2:2 + len(extra)]
+        del results[2:2 + len(extra)]
+        levels = [None] * len(self.scales)
+        for i, level in zip(order, results):
+            levels[i] = level
+        return levels, extra_results
+
+    def _level(self, image: np.ndarray, s: float):
+        """One pyramid level of :meth:`_dense_scores`."""
+        scaled = resize(image, s)
+        h, w = scaled.shape[:2]
+        # pad by `pad` on all sides, then up to a multiple of the stride, as training
+        # windows are padded (model.pad_mode)
+        ph = self.pad + (-(h + 2 * self.pad) % STRIDE)
+        pw = self.pad + (-(w + 2 * self.pad) % STRIDE)
+        if self.fill == "reflect":
+            scaled = pad_image(scaled, self.pad, ph, self.pad, pw, "reflect")
+        x = torch.from_numpy(np.ascontiguousarray(scaled)).permute(2, 0, 1)[None]
+        x = self.model.normalise(x.to(self.device))
+        if self.fill != "reflect":       # zeros after normalising = the mean colour exactly
+            x = torch.nn.functional.pad(x, (self.pad, pw, self.pad, ph))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.model.refiner is not None:
+            emb, skip = self.model.embed_with_skip(x)
+        else:
+            emb, skip = self.model.embed(x), None
+        return s, self.model.scores(emb)[0], emb[0], None if skip is None else skip[0]
 
     def _mask_logits(self, levels, cand) -> torch.Tensor:
         """Mask logits of the chosen windows: the head's own, refined when the model has
@@ -83,7 +144,10 @@ class Segmenter:
                              f"(inference.max_image_pixels); downscale it before segmenting")
         max_hyp = int(cfg["max_hypotheses"] if max_hypotheses is None else max_hypotheses)
         min_score = float(cfg["score_threshold"] if min_score is None else min_score)
-        levels = self._dense_scores(image)
+        snapping = self.snapper.enabled
+        levels, extra = self._dense_scores(
+            image, extra=[lambda: self.snapper.superpixels(image)] if snapping else [])
+        superpixels = extra[0] if snapping else None
 
         cand = []  # (logit, level, row, col)
         for li, (_, scores, _, _) in enumerate(levels):
@@ -108,7 +172,7 @@ class Segmenter:
             y0 = (STRIDE * r - self.pad) / s
             masks.append(paste_mask(mp, x0, y0, window / s, hw, float(cfg["mask_threshold"])))
             scores.append(float(p))
-        masks = self.snapper.snap(image, np.stack(masks))
+        masks = self.snapper.snap(image, np.stack(masks), labels=superpixels)
         big = masks.sum(axis=(1, 2)) > int(cfg["min_mask_pixels"])
         masks, scores = masks[big], [sc for sc, b in zip(scores, big) if b]
         if not len(masks):

@@ -29,15 +29,20 @@ class SuperpixelSnapper:
         """Label image [H, W] (0..K-1) of the frame's superpixels."""
         return felzenszwalb(image, scale=self.scale, sigma=self.sigma, min_size=self.min_size)
 
-    def snap(self, image: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    def snap(self, image: np.ndarray, masks: np.ndarray,
+             labels: np.ndarray | None = None) -> np.ndarray:
         """bool [N, H, W] -> bool [N, H, W]: each mask as the union of the superpixels
-        more than ``min_coverage`` of whose pixels it covers (unchanged when disabled)."""
+        more than ``min_coverage`` of whose pixels it covers (unchanged when disabled).
+        ``labels``: the frame's :meth:`superpixels` when already computed."""
         masks = np.asarray(masks, dtype=bool)
         if not self.enabled or len(masks) == 0:
             return masks
         if masks.shape[1:] != image.shape[:2]:
             raise ValueError(f"masks {masks.shape[1:]} do not match the image {image.shape[:2]}")
-        labels = self.superpixels(image)
+        if labels is None:
+            labels = self.superpixels(image)
+        elif labels.shape != image.shape[:2]:
+            raise ValueError(f"superpixels {labels.shape} do not match the image {image.shape[:2]}")
         sizes = np.bincount(labels.ravel())
         out = np.empty_like(masks)
         for i, m in enumerate(masks):

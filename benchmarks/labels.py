@@ -4,7 +4,9 @@ Each interaction: render I_t (with ground truth), aim plan_grasp at a random
 visible object's GT mask, convert it to an arena pick with grasp_to_arena, place
 at a random spot, render I'_t+1 (held, arm out of view) and I_t+1. Every view of
 both pairs is labelled (pair-1 negatives kept, so misses there count) and scored
-against the GT the learner never sees.
+against the GT the learner never sees. The same views are also filtered by the cross-view
+consistency check (labeling.cross_view, whatever its default) and scored again, so the
+``cross_view_*`` lines compare the two on identical interactions.
 
     .venv/bin/python benchmarks/labels.py [--quick] [--n N] [--seed S]
 """
@@ -37,18 +39,21 @@ def main() -> int:
         return 2
     from seg_by_interaction.config import load_config
     from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
+    from seg_by_interaction.labeling.consistency import reject_inconsistent
     from seg_by_interaction.labeling.quality import assess_view, summarize
     from seg_by_interaction.labeling.views import PAIR_PICK, label_interaction
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
     from seg_by_interaction.types import Pose2D
 
     from seg_by_interaction.sim.presets import arena_overrides
-    cfg = load_config(overrides={"labeling.pair1_negatives": True, **arena_overrides(args.arena)})
+    cfg = load_config(overrides={"labeling.pair1_negatives": True, "labeling.cross_view.enabled": False,
+                                 **arena_overrides(args.arena)})
     rng = np.random.default_rng(args.seed)
     arena = Arena(cfg, seed=args.seed, split="train")
     robot = SimRobot(arena)
     x0, x1, y0, y1 = arena.workspace
     margin = 0.1 * min(x1 - x0, y1 - y0)
+    checked, rejected = [], []
     results, label_s, n_views, lifted, attempted = [], 0.0, 0, 0, 0
     t_start = time.perf_counter()
     for i in range(n):
@@ -78,9 +83,12 @@ def main() -> int:
         views = label_interaction(before, held, after, (pick.x, pick.y), cfg, place_xy=(place.x, place.y))
         label_s += time.perf_counter() - t0
         n_views += len(views)
+        kept = {id(v) for v in reject_inconsistent(views, before.cameras, cfg["labeling"])}
         for v in views:
             gt_l = (before if v.pair == PAIR_PICK else after).gt_instances[v.camera]
-            results.append(assess_view(v.mask, gt_l, held.gt_instances[v.camera], v.pick_px, cfg))
+            q = assess_view(v.mask, gt_l, held.gt_instances[v.camera], v.pick_px, cfg)
+            results.append(q)
+            (checked if id(v) in kept else rejected).append(q)
     arena.close()
 
     s = summarize(results)
@@ -94,6 +102,13 @@ def main() -> int:
     print(f"false_negative_rate: {s['false_negative_rate']:.3f}")
     print(f"false_positive_rate: {s['false_positive_rate']:.3f}")
     print(f"label_ms_per_view: {1000 * label_s / max(1, n_views):.1f}")
+    c = summarize(checked)
+    print(f"cross_view_rejected: {len(rejected)}")
+    print(f"cross_view_rejected_merged_fraction: "
+          f"{np.mean([q.merged for q in rejected]) if rejected else float('nan'):.3f}")
+    print(f"cross_view_labels_positive: {c['labels']}")
+    print(f"cross_view_merged_rate: {c['merged_rate']:.3f}")
+    print(f"cross_view_mean_iou: {c['mean_iou']:.3f}")
     print(f"wall_s: {time.perf_counter() - t_start:.1f}")
     print(f"mean_iou: {s['mean_iou']:.3f}")
     return 0

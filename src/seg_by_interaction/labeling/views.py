@@ -14,6 +14,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from seg_by_interaction.labeling.consistency import reject_inconsistent
 from seg_by_interaction.labeling.difference import difference_mask
 from seg_by_interaction.types import Example, Frames
 
@@ -89,7 +90,8 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     ``pick_xy``/``place_xy`` are arena metres; each is projected into each camera
     with its CameraModel (``before.cameras``). Views where the point falls outside
     the image are skipped; pair 1 needs ``place_xy``. ``object_in_gripper`` (the
-    gripper's own reading) drops views that contradict it (``labeling.use_gripper``).
+    gripper's own reading) drops views that contradict it (``labeling.use_gripper``);
+    ``labeling.cross_view`` drops masks that reach much farther than the other views'.
     """
     lab = cfg["labeling"] if "labeling" in cfg else cfg
     n = len(before.images)
@@ -120,4 +122,6 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
             if keep and _agrees_with_gripper(mask, object_in_gripper, gripper_mode):
                 views.append(LabeledView(cam_id, PAIR_PLACE, after.images[cam_id], place_px, mask,
                                          {"point_xy": [float(place_xy[0]), float(place_xy[1])]}))
+    if bool(lab["cross_view"]["enabled"]):
+        views = reject_inconsistent(views, before.cameras, lab)
     return views

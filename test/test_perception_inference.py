@@ -94,6 +94,29 @@ def test_parallel_pyramid_gives_the_sequential_hypotheses():
         load_segmenter(None, load_config(overrides={"inference.workers": 0}))
 
 
+def test_a_replaced_segmenter_frees_its_worker_threads():
+    """The segmenter node loads a new Segmenter per model update: the old one's threads
+    must end with it, or every update would leak two threads and a model."""
+    import gc
+    import threading
+    img = np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype=np.uint8)
+
+    def workers():
+        return sum(t.name.startswith("segment") for t in threading.enumerate())
+    before = workers()
+    for _ in range(3):
+        seg = load_segmenter(None, load_config(overrides={"inference.workers": 2}))
+        seg.segment(img, min_score=0.0)
+        assert workers() >= before + 1
+        del seg
+        gc.collect()
+    for _ in range(50):                                   # the threads wake up and exit
+        if workers() == before:
+            break
+        threading.Event().wait(0.05)
+    assert workers() == before
+
+
 def test_untrained_model_is_seeded():
     cfg = load_config()
     a, b = build_model(cfg), build_model(cfg)

@@ -24,6 +24,11 @@ from seg_by_interaction.perception.windows import (border_fill, check_image, pad
 from seg_by_interaction.types import Hypothesis
 
 
+def _set_torch_threads(threads: int) -> None:
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
 class Segmenter:
     """Object hypotheses for an RGB frame from a DeepMask model (``cfg`` = the full
     configuration; its ``inference`` section sets the pyramid, thresholds and NMS)."""
@@ -50,16 +55,15 @@ class Segmenter:
         count: torch's setting is per thread)."""
         with self._pool_lock:
             if self._pool is None:
+                # the initializer must not refer to self: the threads keep it, and a
+                # segmenter replaced by a newer model must be freed with its threads
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="segment",
-                                                initializer=self._init_worker)
+                                                initializer=_set_torch_threads,
+                                                initargs=(self._threads,))
             return self._pool
 
-    def _init_worker(self):
-        if self._threads > 0:
-            torch.set_num_threads(self._threads)
-
     def close(self):
-        """Stop the worker threads (they also end with the process)."""
+        """Stop the worker threads now (they also end when the segmenter is freed)."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)

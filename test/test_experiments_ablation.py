@@ -29,3 +29,41 @@ def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
     run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "passive_only"])   # resumes: no new runs
     assert json.loads((tmp_path / "results.json").read_text())["table"] == results["table"]
     assert (tmp_path / "results.json").stat().st_mtime >= mtime
+
+
+def test_passive_twin_matches_a_finished_runs_steps_and_only_reads_it(tmp_path):
+    """The main job's 'what did interactions add' row: same checkpoints, same optimiser
+    steps, passive examples only; the reference run is left as it was."""
+    import hashlib
+    from seg_by_interaction.experiments.__main__ import main as cli
+    from seg_by_interaction.experiments.ablation import passive_twin
+    from seg_by_interaction.experiments.local_loop import run_session
+    from seg_by_interaction.perception.checkpoint import read_checkpoint
+    from seg_by_interaction.training.online import list_checkpoints
+    base = load_config()
+    cfg = load_config(overrides=base["study"]["budgets"]["tiny"]["overrides"])
+    ref = tmp_path / "run"
+    run_session(cfg, ref, 8, seed=0, progress=False)
+    ref_ck = list_checkpoints(ref / "checkpoints")
+    assert len(ref_ck) >= 3                                    # v1 and updates after it
+
+    def digest(folder):
+        return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(folder.rglob("*")) if p.is_file()}
+    before = digest(ref)
+    twin = passive_twin(cfg, ref, tmp_path / "twin")
+    assert digest(ref) == before                               # read, never written
+    twin_ck = list_checkpoints(twin / "checkpoints")
+    assert [v for v, _ in twin_ck] == [v for v, _ in ref_ck]
+    step = lambda p: read_checkpoint(p)["state"]["step"]   # noqa: E731
+    assert [step(p) for _, p in twin_ck] == [step(p) for _, p in ref_ck]
+    assert read_checkpoint(twin_ck[-1][1])["state"]["step"] > read_checkpoint(twin_ck[1][1])["state"]["step"]
+    # the weights differ from the reference's after v1: trained on other examples
+    import torch
+    a = read_checkpoint(twin_ck[-1][1])["model"]
+    b = read_checkpoint(ref_ck[-1][1])["model"]
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    # bad references: a clear error and exit code 2, nothing created
+    assert cli(["passive-twin", "--reference", str(tmp_path / "nothing"), "--out", str(tmp_path / "t2")]) == 2
+    assert not (tmp_path / "t2").exists()
+    assert cli(["passive-twin", "--reference", str(ref), "--out", str(ref)]) == 2

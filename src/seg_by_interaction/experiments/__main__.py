@@ -5,6 +5,7 @@
     python -m seg_by_interaction.experiments loop-report --data-dir DIR --eval-json J --out DIR
     python -m seg_by_interaction.experiments study      --budget cpu|tiny --out DIR
     python -m seg_by_interaction.experiments ablate     --out DIR [--variants a,b] [--jobs 2]
+    python -m seg_by_interaction.experiments passive-twin --reference RUN_DIR --out DIR
     python -m seg_by_interaction.experiments rearrange  --out DIR [--episodes N] [--checkpoint P ...]
 """
 from __future__ import annotations
@@ -111,6 +112,12 @@ def _rearrange_command(args, checkpoints) -> str:
     return " ".join(parts)
 
 
+def cmd_passive_twin(args) -> int:
+    from seg_by_interaction.experiments.ablation import passive_twin
+    print(passive_twin(_cfg(args), args.reference, args.out))
+    return 0
+
+
 def cmd_rearrange(args) -> int:
     from seg_by_interaction.rearrangement.evaluation import run_and_report, stage_checkpoints
     cfg = _cfg(args)
@@ -178,6 +185,12 @@ def main(argv=None) -> int:
     p.add_argument("--interactions", type=int, default=None)
     p.add_argument("--jobs", type=int, default=1, help="runs side by side in this many processes")
     p.set_defaults(func=cmd_ablate)
+
+    p = sub.add_parser("passive-twin", help="a finished run's passive-only twin: its bootstrap "
+                       "trained on the passive set alone for the same optimiser steps")
+    p.add_argument("--reference", required=True, help="the run folder (e.g. results/loop)")
+    p.add_argument("--out", required=True, help="the twin's folder (then: loop-report --data-dir OUT)")
+    p.set_defaults(func=cmd_passive_twin)
 
     p = sub.add_parser("rearrange", help="rearrangement episodes in the arena: GT segments, "
                                          "learned stages, no-segmentation baseline; report")

@@ -86,7 +86,7 @@ def _steps_of(path: Path) -> int:
     return int(read_checkpoint(path)["state"]["step"])
 
 
-def _passive_only(cfg: dict, run_dir: Path, reference_dir: Path, mode: str) -> None:
+def _passive_only(cfg: dict, run_dir: Path, reference_dir: Path, mode: Optional[str]) -> None:
     """Train the bootstrap set alone, checkpointing at the optimiser steps where the
     reference run checkpointed (each labelled with the reference's interactions)."""
     from seg_by_interaction.data.store import DatasetStore
@@ -111,6 +111,36 @@ def _passive_only(cfg: dict, run_dir: Path, reference_dir: Path, mode: str) -> N
                                 "interactions_seen": info["interactions_seen"]})
     finally:
         store.close()
+
+
+def passive_twin(cfg: dict, reference_dir: str | Path, out_dir: str | Path) -> Path:
+    """The passive-only twin of a finished run (e.g. the main job): its bootstrap model v1
+    trained on its passive set alone, checkpointed at the run's optimiser steps, so that
+    ``loop-report`` on ``out_dir`` says what the interactions added at the same budget.
+    The reference run is only read; an interrupted twin continues."""
+    reference_dir, out_dir = Path(reference_dir), Path(out_dir)
+    if out_dir.resolve() == reference_dir.resolve():
+        raise ValueError("the twin needs its own folder, not the reference run's")
+    reference = list_checkpoints(reference_dir / "checkpoints")
+    boot = [(v, path) for v, path in reference if v <= 1]
+    if not any(v == 1 for v, _ in boot) or not (reference_dir / "store").is_dir():
+        raise FileNotFoundError(f"{reference_dir} holds no bootstrap model v1 and store "
+                                "(run the passive bootstrap and the loop first)")
+    if len(reference) <= len(boot):
+        raise ValueError(f"{reference_dir} has no checkpoint after the bootstrap to match")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not (out_dir / "store").exists():
+        partial = out_dir / "store.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(reference_dir / "store", partial)
+        partial.rename(out_dir / "store")
+    ck = out_dir / "checkpoints"
+    ck.mkdir(exist_ok=True)
+    for _, path in boot:
+        if not (ck / path.name).exists():
+            shutil.copy2(path, ck / path.name)
+    _passive_only(cfg, out_dir, reference_dir, mode=None)
+    return out_dir
 
 
 def _gt_supervised(cfg: dict, run_dir: Path, reference_dir: Path, scenes: int, seed: int) -> None:

@@ -41,6 +41,9 @@ class TriggeredCameras:
         try:
             stamp = self.fire()
         except Exception as exc:  # the node stays up; the caller learns why
+            if rospy.is_shutdown():
+                return TriggerCamerasResponse(success=False,
+                                              message="the simulated world is shutting down")
             rospy.logerr("camera trigger failed: %s", exc)
             return TriggerCamerasResponse(success=False, message=f"render failed: {exc}")
         return TriggerCamerasResponse(success=True, message=f"shot {self.shots}", stamp=stamp)
@@ -83,6 +86,9 @@ class GripperCommandServer:
         except (ValueError, TypeError) as exc:
             return GripperCommandResponse(success=False, message=str(exc), object_id=-1)
         except Exception as exc:  # the world stays up; the backend reports a robot error
+            if rospy.is_shutdown():   # the world has closed; not a fault of the command
+                return GripperCommandResponse(success=False, object_id=-1,
+                                              message="the simulated world is shutting down")
             rospy.logerr("gripper_command %d failed: %s", req.command, exc)
             return GripperCommandResponse(success=False, message=f"{type(exc).__name__}: {exc}",
                                           object_id=-1)

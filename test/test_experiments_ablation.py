@@ -66,4 +66,6 @@ def test_passive_twin_matches_a_finished_runs_steps_and_only_reads_it(tmp_path):
     # bad references: a clear error and exit code 2, nothing created
     assert cli(["passive-twin", "--reference", str(tmp_path / "nothing"), "--out", str(tmp_path / "t2")]) == 2
     assert not (tmp_path / "t2").exists()
+    (tmp_path / "a_file").write_text("x")
+    assert cli(["passive-twin", "--reference", str(ref), "--out", str(tmp_path / "a_file")]) == 2
     assert cli(["passive-twin", "--reference", str(ref), "--out", str(ref)]) == 2

@@ -121,6 +121,8 @@ def passive_twin(cfg: dict, reference_dir: str | Path, out_dir: str | Path) -> P
     reference_dir, out_dir = Path(reference_dir), Path(out_dir)
     if out_dir.resolve() == reference_dir.resolve():
         raise ValueError("the twin needs its own folder, not the reference run's")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} is a file, not a folder for the twin")
     reference = list_checkpoints(reference_dir / "checkpoints")
     boot = [(v, path) for v, path in reference if v <= 1]
     if not any(v == 1 for v, _ in boot) or not (reference_dir / "store").is_dir():

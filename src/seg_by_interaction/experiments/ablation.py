@@ -62,15 +62,20 @@ def bootstrap_key(cfg: dict, mode: str) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def _copy_bootstrap(src: Path, dst: Path) -> None:
-    """A run folder starting from a shared bootstrap: its store and v1."""
+def _copy_bootstrap(src: Path, dst: Path, max_version: Optional[int] = None) -> None:
+    """A run folder starting from a shared bootstrap: its store and checkpoints (those up to
+    ``max_version``). The store is copied under another name first, so an interrupted copy is
+    redone, never taken for a whole store."""
     dst.mkdir(parents=True, exist_ok=True)
     if not (dst / "store").exists():
-        shutil.copytree(src / "store", dst / "store")
+        partial = dst / "store.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(src / "store", partial)
+        partial.rename(dst / "store")
     ck = dst / "checkpoints"
     ck.mkdir(exist_ok=True)
     for version, path in list_checkpoints(src / "checkpoints"):
-        if not (ck / path.name).exists():
+        if (max_version is None or version <= max_version) and not (ck / path.name).exists():
             shutil.copy2(path, ck / path.name)
 
 
@@ -130,17 +135,7 @@ def passive_twin(cfg: dict, reference_dir: str | Path, out_dir: str | Path) -> P
                                 "(run the passive bootstrap and the loop first)")
     if len(reference) <= len(boot):
         raise ValueError(f"{reference_dir} has no checkpoint after the bootstrap to match")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not (out_dir / "store").exists():
-        partial = out_dir / "store.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(reference_dir / "store", partial)
-        partial.rename(out_dir / "store")
-    ck = out_dir / "checkpoints"
-    ck.mkdir(exist_ok=True)
-    for _, path in boot:
-        if not (ck / path.name).exists():
-            shutil.copy2(path, ck / path.name)
+    _copy_bootstrap(reference_dir, out_dir, max_version=1)
     _passive_only(cfg, out_dir, reference_dir, mode=None)
     return out_dir
 

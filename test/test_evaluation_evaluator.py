@@ -81,3 +81,12 @@ def test_load_rejects_missing_file_and_wrong_mask_size(tmp_path):
     bad = lambda image: [Hypothesis(np.ones((5, 5), bool), 1.0, (0, 0, 5, 5))]  # noqa: E731
     with pytest.raises(ValueError, match="mask for a"):
         evaluate_segmenter(bad, eval_set, load_config(), progress=False)
+
+
+def test_a_relative_json_path_gives_images_readable_from_another_folder(tmp_path, monkeypatch):
+    path, _ = write_eval_set(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    eval_set = EvalSet.load(path.relative_to(tmp_path))
+    monkeypatch.chdir(tmp_path.parent)  # a report written elsewhere still finds the images
+    assert all(image.path.is_absolute() and image.path.is_file() for image in eval_set.images)
+    assert eval_set.images[0].load_rgb().ndim == 3

@@ -57,7 +57,8 @@ class EvalSet:
 
     @classmethod
     def load(cls, json_path: str | Path) -> "EvalSet":
-        json_path = Path(json_path)
+        # absolute, so image paths stay valid for reports written into another folder
+        json_path = Path(json_path).resolve()
         if not json_path.is_file():
             raise ValueError(f"evaluation set not found: {json_path}")
         with contextlib.redirect_stdout(io.StringIO()):

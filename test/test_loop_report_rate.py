@@ -10,3 +10,14 @@ def test_loop_rate_from_the_robot_counters(tmp_path):
     (tmp_path / "robot1.next_interaction").write_text("garbage")
     assert loop_rate(tmp_path, 1200.0) is None
     assert loop_rate(tmp_path / "empty", 60.0) is None
+
+
+def test_a_missing_evaluation_set_is_refused_before_any_report_folder_is_made(tmp_path):
+    import pytest
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.experiments.loop_report import loop_report
+    out = tmp_path / "report"
+    with pytest.raises(ValueError, match="evaluation set not found"):
+        loop_report(tmp_path, tmp_path / "nope" / "annotations.json", load_config(), out,
+                    progress=False)
+    assert not out.exists()

@@ -44,8 +44,8 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
                 seed: int = 0, checkpoints: int = 5, command: str = "",
                 wall_clock: Optional[dict] = None, progress: bool = True) -> Path:
     data_dir, out_dir = Path(data_dir), Path(out_dir)
+    eval_set = EvalSet.load(eval_json)   # before any folder is made: a bad path leaves nothing
     out_dir.mkdir(parents=True, exist_ok=True)
-    eval_set = EvalSet.load(eval_json)
     thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
     rcfg = cfg["evaluation"]
     clock = dict(wall_clock or {})

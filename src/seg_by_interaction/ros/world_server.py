@@ -21,6 +21,10 @@ from seg_by_interaction.srv import (GripperCommand, GripperCommandRequest, Gripp
                                     TriggerCameras, TriggerCamerasResponse)
 
 
+# what a caller is told when a request arrives while the node closes (not the request's fault)
+SHUTTING_DOWN = "the simulated world is shutting down"
+
+
 class TriggeredCameras:
     """``trigger_cameras`` renders every camera once and publishes the images with one stamp."""
 
@@ -43,7 +47,7 @@ class TriggeredCameras:
         except Exception as exc:  # the node stays up; the caller learns why
             if rospy.is_shutdown():
                 return TriggerCamerasResponse(success=False,
-                                              message="the simulated world is shutting down")
+                                              message=SHUTTING_DOWN)
             rospy.logerr("camera trigger failed: %s", exc)
             return TriggerCamerasResponse(success=False, message=f"render failed: {exc}")
         return TriggerCamerasResponse(success=True, message=f"shot {self.shots}", stamp=stamp)
@@ -88,7 +92,7 @@ class GripperCommandServer:
         except Exception as exc:  # the world stays up; the backend reports a robot error
             if rospy.is_shutdown():   # the world has closed; not a fault of the command
                 return GripperCommandResponse(success=False, object_id=-1,
-                                              message="the simulated world is shutting down")
+                                              message=SHUTTING_DOWN)
             rospy.logerr("gripper_command %d failed: %s", req.command, exc)
             return GripperCommandResponse(success=False, message=f"{type(exc).__name__}: {exc}",
                                           object_id=-1)

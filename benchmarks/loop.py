@@ -6,7 +6,9 @@ training paused (no trainer node) and with the online trainer running.
 The rate is measured between the first and the last interaction (start-up excluded)
 from the coordinator's on-disk counter. Target: >= 40/min with training paused. Without
 --quick it also measures the loop without loop.reuse_after_shot (the default reuses an
-interaction's I_t+1 as the next one's I_t: one capture less) in the same run.
+interaction's I_t+1 as the next one's I_t: one capture less) and with every camera rendered
+in the world process (``arena.render_processes: 1``; the default forks a snapshot of the
+world to render half the cameras on the other core) in the same run.
 """
 from __future__ import annotations
 
@@ -61,6 +63,8 @@ def main() -> int:
             with_training = None if args.quick else measure(master, tmp, n, True, 900)
             no_reuse = None if args.quick else measure(master, tmp, n, False, 900,
                                                        {"loop.reuse_after_shot": False})
+            one_renderer = None if args.quick else measure(master, tmp, n, False, 900,
+                                                           {"arena.render_processes": 1})
             paused = measure(master, tmp, n, False, 900)
         finally:
             master.stop()
@@ -70,6 +74,9 @@ def main() -> int:
     if no_reuse is not None:
         print(f"interactions_per_min_paused_capturing_every_before: {no_reuse:.1f}")
         print(f"reuse_after_shot_speedup: {paused / no_reuse:.2f}")
+    if one_renderer is not None:
+        print(f"interactions_per_min_paused_one_render_process: {one_renderer:.1f}")
+        print(f"render_processes_speedup: {paused / one_renderer:.2f}")
     print(f"interactions_per_min_training_paused: {paused:.1f}")
     return 0
 

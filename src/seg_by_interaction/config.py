@@ -81,11 +81,11 @@ _UNIT_POSITIVE = (0, 1, False, True)    # IoU bounds, shares that must be above 
 RANGES: dict[str, tuple] = {
     "torch_threads": _NON_NEGATIVE,
     **{f"arena.{k}": _AT_LEAST_1 for k in (
-        "image_width", "image_height", "num_cameras", "reset_every", "background_every",
+        "image_width", "image_height", "num_cameras", "render_processes", "reset_every", "background_every",
         "solver_iterations", "objects_per_scene[]", "background_size", "min_background_px",
         "objects.texture_size", "eval_images_per_background.*")},
     **{f"arena.{k}": _POSITIVE for k in (
-        "physics_hz", "settle_speed", "table_size", "table_texture_metres", "cameras.near",
+        "physics_hz", "render_timeout", "settle_speed", "table_size", "table_texture_metres", "cameras.near",
         "cameras.far", "cameras.vertical_fov_deg", "user_object_scale")},
     **{f"arena.{k}": _NON_NEGATIVE for k in (
         "settle_seconds", "settle_max_seconds", "drop_margin", "eval_min_area",

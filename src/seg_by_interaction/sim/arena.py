@@ -23,6 +23,7 @@ from seg_by_interaction.cameras.model import CameraModel
 from seg_by_interaction.sim.assets.loading import MeshShapeCache
 from seg_by_interaction.sim.backgrounds import SPLITS, BackgroundLibrary, augment, table_image
 from seg_by_interaction.sim.camera_layout import make_cameras
+from seg_by_interaction.sim.fork_map import fork_map
 from seg_by_interaction.sim.gripper import FloatingGripper
 from seg_by_interaction.sim.objects import ObjectLibrary, ObjectSpec, object_texture, spawn
 from seg_by_interaction.types import Frames
@@ -45,6 +46,7 @@ class Arena:
         self.light_rng = np.random.default_rng((self.seed, 12))  # lighting jitter per render
         self.noise_rng = np.random.default_rng((self.seed, 13))  # exposure and sensor noise per shot
         self._noise_bank: Optional[np.ndarray] = None
+        self.render_fallbacks = 0      # shares a forked renderer failed and this process redid
         self.backgrounds = BackgroundLibrary(cfg)
         self.objects = ObjectLibrary(cfg)
         self.object_split = split
@@ -257,17 +259,24 @@ class Arena:
                     lightAmbientCoeff=float(L["ambient"]) * k, lightDiffuseCoeff=float(L["diffuse"]) * k,
                     lightSpecularCoeff=float(L["specular"]), shadow=int(bool(L["shadow"])))
 
-    def _sensor(self, rgb: np.ndarray) -> np.ndarray:
-        """What a camera makes of the rendered light: its exposure for this shot (auto-
-        exposure drifts a little between shots) and read + shot noise. The noise is cut
-        from a bank drawn once (a fresh draw per shot costs 4x the render's share)."""
+    def _sensor_draw(self, size: int) -> tuple[float, int]:
+        """One shot's exposure gain and offset into the noise bank for an image of ``size``
+        values (drawn in camera order before any camera renders, so a shot rendered in
+        several processes gets the same noise as one rendered here)."""
         n = self.a["sensor"]
-        if self._noise_bank is None or len(self._noise_bank) < 2 * rgb.size:
-            self._noise_bank = self.noise_rng.standard_normal(2 * rgb.size, dtype=np.float32)
+        if self._noise_bank is None or len(self._noise_bank) < 2 * size:
+            self._noise_bank = self.noise_rng.standard_normal(2 * size, dtype=np.float32)
             levels = np.arange(256, dtype=np.float32)
             self._noise_sigma = np.sqrt(float(n["read_noise"]) ** 2 + float(n["shot_noise"]) ** 2 * levels)
         gain = 1.0 + float(self.noise_rng.normal(0, float(n["exposure_jitter"])))
-        start = int(self.noise_rng.integers(0, len(self._noise_bank) - rgb.size + 1))
+        start = int(self.noise_rng.integers(0, len(self._noise_bank) - size + 1))
+        return gain, start
+
+    def _sensor(self, rgb: np.ndarray, draw: tuple[float, int]) -> np.ndarray:
+        """What a camera makes of the rendered light: its exposure for this shot (auto-
+        exposure drifts a little between shots) and read + shot noise. The noise is cut
+        from a bank drawn once (a fresh draw per shot costs 4x the render's share)."""
+        gain, start = draw
         noise = self._noise_bank[start:start + rgb.size].reshape(rgb.shape)
         x = rgb.astype(np.float32)
         x *= gain
@@ -275,23 +284,32 @@ class Arena:
         np.clip(x, 0, 255, out=x)
         return (x + 0.5).astype(np.uint8)
 
+    def _render_camera(self, k: int, light: dict, include_ground_truth: bool):
+        """Camera ``k``'s raw RGB (before the sensor) and, if asked, PyBullet's body-id mask."""
+        cam = self._sim_cameras[k]
+        w, h = cam.model.width, cam.model.height
+        _, _, rgba, _, seg = p.getCameraImage(w, h, cam.view, cam.projection, renderer=p.ER_TINY_RENDERER,
+                                              physicsClientId=self.cid, **light)
+        rgb = np.ascontiguousarray(np.asarray(rgba, np.uint8).reshape(h, w, 4)[:, :, :3])
+        return rgb, (np.asarray(seg, np.int32).reshape(h, w) if include_ground_truth else None)
+
     def render(self, include_ground_truth: bool = False) -> Frames:
-        """One shot of all four cameras (lighting, exposure and sensor noise vary per shot)."""
+        """One shot of all four cameras (lighting, exposure and sensor noise vary per shot).
+        ``arena.render_processes`` > 1 renders some cameras in forked snapshots of this
+        process, side by side on other cores: the same images, bit for bit."""
         light = self._light()
         lut_size = max([b for b, _ in self._bodies.values()] + [self.gripper.body, self.table]) + 2
         lut = np.zeros(lut_size, np.int32)
         for k, (b, _) in self._bodies.items():
             lut[b + 1] = k
-        images, gts = [], []
-        for cam in self._sim_cameras:
-            w, h = cam.model.width, cam.model.height
-            _, _, rgba, _, seg = p.getCameraImage(w, h, cam.view, cam.projection, renderer=p.ER_TINY_RENDERER,
-                                                  physicsClientId=self.cid, **light)
-            images.append(self._sensor(np.asarray(rgba, np.uint8).reshape(h, w, 4)[:, :, :3]))
-            if include_ground_truth:
-                gts.append(lut[np.asarray(seg, np.int64).reshape(h, w) + 1])
-        return Frames(images=images, stamp=self.time, cameras=self.cameras,
-                      gt_instances=gts if include_ground_truth else None)
+        draws = [self._sensor_draw(c.model.width * c.model.height * 3) for c in self._sim_cameras]
+        raw, redone = fork_map(lambda k: self._render_camera(k, light, include_ground_truth),
+                               range(len(self._sim_cameras)), int(self.a["render_processes"]),
+                               float(self.a["render_timeout"]))
+        self.render_fallbacks += redone
+        images = [self._sensor(rgb, draw) for (rgb, _), draw in zip(raw, draws)]
+        gts = [lut[seg.astype(np.int64) + 1] for _, seg in raw] if include_ground_truth else None
+        return Frames(images=images, stamp=self.time, cameras=self.cameras, gt_instances=gts)
 
     def visible_bodies(self) -> list[set[int]]:
         """Per camera, the PyBullet body ids that show (diagnostics, tests)."""

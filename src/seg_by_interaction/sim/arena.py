@@ -314,11 +314,9 @@ class Arena:
     def visible_bodies(self) -> list[set[int]]:
         """Per camera, the PyBullet body ids that show (diagnostics, tests)."""
         out = []
-        for cam in self._sim_cameras:
-            w, h = cam.model.width, cam.model.height
-            seg = p.getCameraImage(w, h, cam.view, cam.projection, renderer=p.ER_TINY_RENDERER,
-                                   physicsClientId=self.cid)[4]
-            out.append(set(np.unique(np.asarray(seg)).tolist()) - {-1})
+        for k in range(len(self._sim_cameras)):
+            seg = self._render_camera(k, {}, include_ground_truth=True)[1]
+            out.append(set(np.unique(seg).tolist()) - {-1})
         return out
 
     # ------------------------------------------------------------ gripper motion

@@ -65,3 +65,42 @@ def test_an_error_in_the_callers_share_propagates_and_kills_the_children():
         return x
     with pytest.raises(ValueError, match="bad camera"):
         fork_map(fn, [1, 2], 2)
+
+
+def test_children_die_with_a_parent_killed_by_sigkill(tmp_path):
+    """kill -9 of the world mid-render: its renderer children go too (no orphans)."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = ("import sys, time\n"
+              "from seg_by_interaction.sim.fork_map import fork_map\n"
+              "print('ready', flush=True)\n"
+              "fork_map(lambda x: time.sleep(120), [0, 1, 2], processes=3, timeout=300)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 20
+        kids: set[int] = set()
+        while len(kids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            kids = {int(pid) for f in Path(f"/proc/{proc.pid}/task").glob("*/children")
+                    for pid in f.read_text().split()}
+        assert len(kids) == 2, "fork_map did not start its two children"
+        time.sleep(0.3)                      # past the children's prctl
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+        def alive(pid: int) -> bool:
+            try:
+                return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+            except FileNotFoundError:
+                return False
+        deadline = time.monotonic() + 10
+        while any(alive(k) for k in kids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(k) for k in kids), "a renderer child outlived its killed parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -12,6 +12,7 @@ caller instead: a shot is never lost, only slower.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import select
@@ -24,15 +25,33 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _HEADER = struct.Struct("<Q")
+_PR_SET_PDEATHSIG = 1                     # linux/prctl.h
+try:                                      # loaded here, not in the forked child
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _LIBC = None
 
 
 def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
-def _child(fn: Callable[[T], R], share: Sequence[T], fd: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this child when the thread that forked it dies (fork_map's
+    caller waits for its children, so: when the process dies), so a world killed with
+    SIGKILL mid-render leaves no renderer behind; a child still computing would otherwise
+    run on as an orphan."""
+    prctl = getattr(_LIBC, "prctl", None)
+    if prctl is not None:                 # elsewhere a killed parent's child ends at EPIPE
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:            # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _child(fn: Callable[[T], R], share: Sequence[T], fd: int, parent: int) -> None:
     code = 1
     try:
+        _die_with_parent(parent)
         data = pickle.dumps([fn(x) for x in share], protocol=pickle.HIGHEST_PROTOCOL)
         view = memoryview(_HEADER.pack(len(data)) + data)
         while view:
@@ -74,12 +93,13 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], processes: int = 2,
     bounds = [round(i * len(items) / processes) for i in range(processes + 1)]
     shares = [items[bounds[i]:bounds[i + 1]] for i in range(processes)]
     children = []                                   # (pid, read fd, share)
+    parent = os.getpid()
     for share in shares[:-1]:
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(r)
-            _child(fn, share, w)
+            _child(fn, share, w, parent)
         os.close(w)
         children.append((pid, r, share))
     results: list[R] = []

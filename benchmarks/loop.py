@@ -1,7 +1,7 @@
 """Interactions per minute of the full ROS loop in sim (interaction_loop.launch), with
 training paused (no trainer node) and with the online trainer running.
 
-    .venv/bin/python benchmarks/loop.py [--quick] [--interactions N]
+    .venv/bin/python benchmarks/loop.py [--quick] [--interactions N] [--arena default|procedural]
 
 The rate is measured between the first and the last interaction (start-up excluded)
 from the coordinator's on-disk counter. Target: >= 40/min with training paused. Without
@@ -9,12 +9,17 @@ from the coordinator's on-disk counter. Target: >= 40/min with training paused. 
 interaction's I_t+1 as the next one's I_t: one capture less) and with every camera rendered
 in the world process (``arena.render_processes: 1``; the default forks a snapshot of the
 world to render half the cameras on the other core) in the same run.
+``machine_reference_segment_s`` is the host's speed during the run (an untrained segmenter
+pass on a fixed frame): absolute rates from different days compare only beside it. ``--arena procedural``
+runs every measurement on the arena before the realistic one (sim/presets.py; the 40/min
+target was first met there).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -22,7 +27,8 @@ def measure(master, tmp: Path, interactions: int, train: bool, timeout: float,
             overrides: dict | None = None) -> float:
     import yaml
     from seg_by_interaction.ros.testing import ManagedProcess, interaction_marks
-    name = ("train" if train else "paused") + ("_" + "_".join(overrides) if overrides else "")
+    name = ("train" if train else "paused") + "".join("_" + k.rsplit(".", 1)[-1]
+                                                      for k in overrides or {})
     data = tmp / name
     counter = data / "robot0.next_interaction"
     preset = tmp / f"{name}.yaml"
@@ -36,6 +42,29 @@ def measure(master, tmp: Path, interactions: int, train: bool, timeout: float,
     if done < 2 or 1 not in marks:
         raise RuntimeError(f"the loop made {done} interactions; log: {proc.log()[-3000:]}")
     return 60.0 * (done - 1) / (marks[done] - marks[1])
+
+
+def machine_reference(frames: int = 5) -> float:
+    """Median seconds of one untrained default segmenter pass on a fixed frame: the host's
+    speed at the time of the run (it varies by ~1.7x over a day here), printed beside the
+    rates so that runs on different days can be compared."""
+    import numpy as np
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.perception.inference import Segmenter, build_model
+    cfg = load_config("default")
+    h, w = cfg["arena"]["image_height"], cfg["arena"]["image_width"]
+    image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    seg = Segmenter(build_model(cfg), cfg)
+    try:
+        seg.segment(image)                                   # warm-up
+        times = []
+        for _ in range(frames):
+            t0 = time.perf_counter()
+            seg.segment(image)
+            times.append(time.perf_counter() - t0)
+    finally:
+        seg.close()
+    return float(np.median(times))
 
 
 def _nested(dotted: dict) -> dict:
@@ -53,21 +82,27 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--interactions", type=int, default=None)
+    ap.add_argument("--arena", default="default", help="sim/presets.py arena variant")
     args = ap.parse_args()
+    from seg_by_interaction.sim.presets import arena_overrides
+    arena = arena_overrides(args.arena)
     n = args.interactions or (6 if args.quick else 40)
     from seg_by_interaction.ros.testing import RosMaster
+    reference_before = machine_reference()
     with tempfile.TemporaryDirectory(prefix="sbi_loop_bench_") as d:
         tmp = Path(d)
         master = RosMaster(tmp)
         try:
-            with_training = None if args.quick else measure(master, tmp, n, True, 900)
+            with_training = None if args.quick else measure(master, tmp, n, True, 900, arena)
             no_reuse = None if args.quick else measure(master, tmp, n, False, 900,
-                                                       {"loop.reuse_after_shot": False})
+                                                       {**arena, "loop.reuse_after_shot": False})
             one_renderer = None if args.quick else measure(master, tmp, n, False, 900,
-                                                           {"arena.render_processes": 1})
-            paused = measure(master, tmp, n, False, 900)
+                                                           {**arena, "arena.render_processes": 1})
+            paused = measure(master, tmp, n, False, 900, arena)
         finally:
             master.stop()
+    print(f"arena: {args.arena}")
+    print(f"machine_reference_segment_s: {(reference_before + machine_reference()) / 2:.3f}")
     print(f"interactions: {n}")
     if with_training is not None:
         print(f"interactions_per_min_training_on: {with_training:.1f}")

@@ -12,11 +12,11 @@ from seg_by_interaction.sim.fork_map import fork_map
 PARENT = os.getpid()
 
 
-def _children() -> set[int]:
-    """This process's live or unreaped children (other fixtures may own some: a roscore)."""
+def _children(pid: int | str = "self") -> set[int]:
+    """A process's live or unreaped children (this one's: other fixtures may own some)."""
     from pathlib import Path
-    return {int(pid) for f in Path("/proc/self/task").glob("*/children")
-            for pid in f.read_text().split()}
+    return {int(child) for f in Path(f"/proc/{pid}/task").glob("*/children")
+            for child in f.read_text().split()}
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +84,7 @@ def test_children_die_with_a_parent_killed_by_sigkill(tmp_path):
         kids: set[int] = set()
         while len(kids) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-            kids = {int(pid) for f in Path(f"/proc/{proc.pid}/task").glob("*/children")
-                    for pid in f.read_text().split()}
+            kids = _children(proc.pid)
         assert len(kids) == 2, "fork_map did not start its two children"
         time.sleep(0.3)                      # past the children's prctl
         os.kill(proc.pid, signal.SIGKILL)

@@ -13,9 +13,9 @@ def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
     cfg = load_config(overrides={**base["study"]["budgets"]["tiny"]["overrides"],
                                  "ablation.interactions": 3, "ablation.seeds": 1,
                                  "ablation.eval_per_background": 1, "ablation.curve_checkpoints": 2})
-    report = run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "passive_only"])
+    report = run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "oracle_moved", "passive_only"])
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["table"]) == {"baseline", "oracle_labels", "passive_only"}
+    assert set(results["table"]) == {"baseline", "oracle_labels", "oracle_moved", "passive_only"}
     assert len(list((tmp_path / "bootstraps").iterdir())) == 1        # one shared bootstrap
     base_ck = list_checkpoints(tmp_path / "runs" / "baseline_seed0" / "checkpoints")
     pas_ck = list_checkpoints(tmp_path / "runs" / "passive_only_seed0" / "checkpoints")
@@ -24,11 +24,23 @@ def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
     assert step(base_ck[-1][1]) == step(pas_ck[-1][1])               # same optimiser budget
     oracle = json.loads((tmp_path / "runs" / "oracle_labels_seed0" / "evaluation.json").read_text())
     assert oracle["label_stats"]["interaction_examples"] > 0
+    moved = json.loads((tmp_path / "runs" / "oracle_moved_seed0" / "evaluation.json").read_text())
+    assert moved["label_stats"]["interaction_examples"] > 0
     assert "val" in results["meta"]["eval_set"] and "baseline" in report.read_text()
     mtime = (tmp_path / "results.json").stat().st_mtime
-    run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "passive_only"])   # resumes: no new runs
+    run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "oracle_moved", "passive_only"])   # resumes: no new runs
     assert json.loads((tmp_path / "results.json").read_text())["table"] == results["table"]
     assert (tmp_path / "results.json").stat().st_mtime >= mtime
+
+
+def test_a_variant_with_an_unknown_oracle_is_refused_before_any_work(tmp_path):
+    import pytest
+    from seg_by_interaction.experiments.ablation import run_ablation
+    cfg = load_config()
+    cfg["ablation"]["variants"]["bad"] = {"oracle_labels": "psychic"}
+    with pytest.raises(ValueError, match="oracle_labels must be"):
+        run_ablation(cfg, tmp_path / "out", names=["bad"])
+    assert not (tmp_path / "out" / "eval_sets").exists()
 
 
 def test_passive_twin_matches_a_finished_runs_steps_and_only_reads_it(tmp_path):

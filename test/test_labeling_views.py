@@ -125,6 +125,34 @@ def test_oracle_views_use_the_lifted_objects_ground_truth(interaction):
     assert [(v.camera, v.pair, v.positive) for v in nothing] == [(0, PAIR_PICK, False)]
 
 
+def test_moved_oracle_labels_a_nudged_object_the_lifted_oracle_calls_negative(interaction):
+    """The two oracles differ on a failed lift that nudged the object: "lifted" stores a
+    negative at the pick point, "moved" the nudged object's rendered mask."""
+    from seg_by_interaction.experiments.oracle import moved_oracle_views, oracle_views
+    before, held, after = interaction
+    cfg = load_config()
+    # a successful pick and place: both oracles give the lifted object's masks
+    views = moved_oracle_views(before, held, after, PICK, PLACE, cfg)
+    assert {(v.camera, v.pair) for v in views} == {(0, PAIR_PICK), (0, PAIR_PLACE), (1, PAIR_PLACE)}
+    for v in views:
+        gt = (before if v.pair == PAIR_PICK else after).gt_instances[v.camera]
+        assert np.array_equal(v.mask, gt == 1)
+    # the jaws closed on nothing but pushed object 1 by 3 cm
+    rng = np.random.default_rng(1)
+    nudged = frames([(1, (0.03, 0.0)), (2, OTHER)], rng, 1.0)
+    views = moved_oracle_views(before, nudged, nudged, PICK, PLACE, cfg)
+    assert [(v.camera, v.pair) for v in views] == [(0, PAIR_PICK)]
+    assert np.array_equal(views[0].mask, before.gt_instances[0] == 1)
+    lifted = oracle_views(before, nudged, PICK, PLACE, held_id=None, cfg=cfg)
+    assert [(v.camera, v.pair, v.positive) for v in lifted] == [(0, PAIR_PICK, False)]
+    # nothing moved: a negative at the pick point, nothing at the place point
+    still = moved_oracle_views(before, before, before, PICK, PLACE, cfg)
+    assert [(v.camera, v.pair, v.positive) for v in still] == [(0, PAIR_PICK, False)]
+    bare = Frames(images=held.images, stamp=1.0, cameras=CAMS)
+    with pytest.raises(ValueError, match="ground truth in the held frames"):
+        moved_oracle_views(before, bare, after, PICK, PLACE, cfg)
+
+
 @pytest.mark.parametrize("pick, place, what", [
     ((float("nan"), 0.0), PLACE, "grasp point (nan, 0.0) is not finite"),
     ((5.0, -5.0), PLACE, "outside every camera's view"),

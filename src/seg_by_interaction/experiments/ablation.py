@@ -7,7 +7,8 @@ there; the test split is only for the final numbers). Variants (config ``ablatio
 
 - ``overrides``: configuration keys (loss, IoU bound, replay mix, schedule, choice...)
 - ``mode``: the trainer's loss ("rsl" / "ce")
-- ``oracle_labels``: each label replaced by the renderer's mask of the lifted object
+- ``oracle_labels``: each label replaced by the renderer's mask: ``true`` / ``lifted`` of
+  the lifted object, ``moved`` of the object that moved at the point (experiments/oracle.py)
 - ``passive_only``: no interactions; the bootstrap set trained for as many optimiser
   steps as the ``reference`` variant's run took (what interactions add)
 - ``gt_supervised``: the oracle row: renderer masks of whole scenes, same steps
@@ -180,7 +181,7 @@ def run_variant(task: dict) -> dict:
             remaining = int(task["interactions"]) - _interactions_done(run_dir)
             if remaining > 0:
                 run_session(cfg, run_dir, remaining, seed=seed, mode=mode, progress=False,
-                            oracle_labels=bool(spec.get("oracle_labels")))
+                            oracle_labels=spec.get("oracle_labels") or False)
         found = list_checkpoints(run_dir / "checkpoints")
     train_s = time.perf_counter() - t0
     eval_set = EvalSet.load(task["eval_json"])
@@ -242,6 +243,12 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
     unknown = [n for n in names if n not in variants]
     if unknown:
         raise ValueError(f"unknown ablation variant(s) {unknown} (known: {', '.join(variants)})")
+    from seg_by_interaction.experiments.oracle import ORACLES
+    for n in names:
+        oracle = variants[n].get("oracle_labels", False)
+        if oracle not in (False, True, None) + ORACLES:
+            raise ValueError(f"ablation variant {n}: oracle_labels must be true, false or one of "
+                             f"{ORACLES}, got {oracle!r}")
     n_seeds = int(seeds or acfg["seeds"])
     budget = int(interactions or acfg["interactions"])
     out = Path(out)

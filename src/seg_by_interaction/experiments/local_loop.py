@@ -37,19 +37,21 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
                 mode: Optional[str] = None, robot_id: str = "robot0", progress: bool = True,
                 on_update: Optional[Callable[[int, int, str], None]] = None,
                 human_fraction: float = 0.0, passive: bool = True,
-                oracle_labels: bool = False) -> SessionStats:
+                oracle_labels: bool | str = False) -> SessionStats:
     """Run (or continue) ``interactions`` interactions with online learning.
 
     ``on_update(version, interactions_done, checkpoint)`` is called after each model
     update (the study evaluates checkpoints along the way from these).
-    ``oracle_labels``: the label-noise ablation (experiments/oracle.py), never the product.
+    ``oracle_labels``: the label-noise ablation (experiments/oracle.py), never the product:
+    False, True (= "lifted") or one of ``oracle.ORACLES``.
     """
     data_dir = Path(data_dir)
     online = OnlineTrainer(cfg, data_dir, device=cfg["device"], mode=mode,
                            human_fraction=human_fraction)
     if oracle_labels:
         from seg_by_interaction.experiments.oracle import OracleLabeler
-        labeler = OracleLabeler(online.store, cfg)
+        labeler = OracleLabeler(online.store, cfg,
+                                oracle="lifted" if oracle_labels is True else str(oracle_labels))
     else:
         labeler = InteractionLabeler(online.store, cfg)
     arena = Arena(cfg, seed=seed, split="train")
@@ -64,7 +66,7 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
             arena.reset_scene()
             robot.home()
         steps = LocalSteps(arena, robot, Segmenter(online.trainer.model, cfg, cfg["device"]), cfg,
-                           ground_truth=oracle_labels)
+                           ground_truth=bool(oracle_labels))
         steps.model_version = online.version
         info = online.pretrain()
         if info is not None and on_update is not None:

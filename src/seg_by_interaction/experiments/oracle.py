@@ -1,11 +1,17 @@
 """Oracle labels for the label-noise ablation (docs/learning.md), never for the product.
 
-The same interactions as the difference labeller sees, but each view's label is the
-renderer's mask of the object the gripper lifted (in I_t at the pick point, in I_t+1
-at the place point), or a negative when nothing was lifted. The gap between a run
-trained on these and one on difference labels is the cost of label noise; the gap
-between these and ground-truth-supervised training is the cost of which objects and
-views the robot happens to see.
+The same interactions as the difference labeller sees, with each view's label taken
+from the renderer. Two oracles:
+
+- ``lifted``: the mask of the object the gripper lifted (in I_t at the pick point, in
+  I_t+1 at the place point), or a negative when nothing was lifted. A failed lift that
+  nudged an object becomes a negative, so this oracle also changes *what* is labelled.
+- ``moved``: what the difference labeller means to find, without its errors: the
+  object that moved between the pair's two images nearest the point (the truth
+  ``labeling/quality.py`` scores labels against), lifted or nudged, else a negative.
+  The gap between this and difference labels is the cost of mask noise alone; the gap
+  between this and ground-truth-supervised training is the cost of which objects and
+  views the robot happens to see.
 """
 from __future__ import annotations
 
@@ -14,8 +20,11 @@ from typing import Optional
 import numpy as np
 
 from seg_by_interaction.data.store import DatasetStore
+from seg_by_interaction.labeling.quality import moved_objects
 from seg_by_interaction.labeling.views import PAIR_PICK, PAIR_PLACE, LabeledView, _project
 from seg_by_interaction.types import Frames
+
+ORACLES = ("lifted", "moved")
 
 
 def oracle_views(before: Frames, after: Frames, pick_xy, place_xy, held_id: Optional[int],
@@ -42,16 +51,57 @@ def oracle_views(before: Frames, after: Frames, pick_xy, place_xy, held_id: Opti
     return views
 
 
-class OracleLabeler:
-    """Drop-in for InteractionLabeler in the in-process loop: stores oracle views."""
+def moved_oracle_views(before: Frames, held: Frames, after: Frames, pick_xy, place_xy,
+                       cfg: dict) -> list[LabeledView]:
+    """Views labelled with the renderer's mask of the object that moved at the point.
 
-    def __init__(self, store: DatasetStore, cfg: dict, split: str = "train"):
-        self.store, self.cfg, self.split = store, cfg, split
+    Pair 0 compares I_t with I'_t+1 at the pick point (mask from I_t), pair 1 I'_t+1
+    with I_t+1 at the place point (mask from I_t+1); "moved" and "nearest" are
+    ``quality.moved_objects``'s, so these are the labels the quality benchmark counts
+    as right. A moved object showing ``min_pixels`` or fewer is a negative, as the
+    difference labeller's would be; pair-1 negatives follow ``pair1_negatives``."""
+    for name, frames in (("before", before), ("held", held), ("after", after)):
+        if frames.gt_instances is None:
+            raise ValueError(f"moved-object oracle labels need ground truth in the {name} frames")
+    lab = cfg["labeling"]
+    min_px, window, changed = int(lab["min_pixels"]), int(lab["window"]), float(lab["quality_changed_iou"])
+    views = []
+    for cam_id, cam in enumerate(before.cameras):
+        for pair, labelled, other, xy in ((PAIR_PICK, before, held, pick_xy),
+                                          (PAIR_PLACE, after, held, place_xy)):
+            px = _project(cam, xy)
+            if px is None:
+                continue
+            gt = labelled.gt_instances[cam_id]
+            moved = moved_objects(gt, other.gt_instances[cam_id], px, window, changed)
+            mask = None
+            if moved:
+                m = gt == moved[0]
+                mask = m if int(m.sum()) > min_px else None
+            if pair == PAIR_PLACE and mask is None and not bool(lab["pair1_negatives"]):
+                continue
+            views.append(LabeledView(cam_id, pair, labelled.images[cam_id], px, mask,
+                                     {"point_xy": [float(xy[0]), float(xy[1])], "oracle": "moved"}))
+    return views
+
+
+class OracleLabeler:
+    """Drop-in for InteractionLabeler in the in-process loop: stores oracle views
+    (``oracle``: one of ORACLES)."""
+
+    def __init__(self, store: DatasetStore, cfg: dict, split: str = "train", oracle: str = "lifted"):
+        if oracle not in ORACLES:
+            raise ValueError(f"oracle must be one of {ORACLES}, got {oracle!r}")
+        self.store, self.cfg, self.split, self.oracle = store, cfg, split, oracle
 
     def label(self, robot_id, interaction_id, before, held, after, pick_xy, place_xy,
               source: str = "interaction", stamp=None, object_in_gripper=None, held_id=None):
         stored = []
-        for view in oracle_views(before, after, pick_xy, place_xy, held_id, self.cfg):
+        if self.oracle == "moved":
+            views = moved_oracle_views(before, held, after, pick_xy, place_xy, self.cfg)
+        else:
+            views = oracle_views(before, after, pick_xy, place_xy, held_id, self.cfg)
+        for view in views:
             eid = self.store.add_example(view.image, view.pick_px, view.mask, robot_id=robot_id,
                                          interaction_id=str(interaction_id), camera=view.camera,
                                          pair=view.pair, source=source, split=self.split,
@@ -67,4 +117,4 @@ def strip_ground_truth(frames: Optional[Frames]) -> Optional[Frames]:
     return Frames(images=frames.images, stamp=frames.stamp, cameras=frames.cameras)
 
 
-__all__ = ["OracleLabeler", "oracle_views", "strip_ground_truth", "np"]
+__all__ = ["ORACLES", "OracleLabeler", "moved_oracle_views", "oracle_views", "strip_ground_truth", "np"]

@@ -33,6 +33,7 @@ from seg_by_interaction.evaluation.report import curve_entry, run_entry, save_re
 from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure_eval_set,
                                                      evaluate_checkpoint)
 from seg_by_interaction.experiments.local_loop import run_session
+from seg_by_interaction.experiments.oracle import ORACLES
 from seg_by_interaction.experiments.loop_report import pick_checkpoints
 from seg_by_interaction.perception.checkpoint import read_checkpoint
 from seg_by_interaction.training.online import checkpoint_path, list_checkpoints
@@ -243,7 +244,6 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
     unknown = [n for n in names if n not in variants]
     if unknown:
         raise ValueError(f"unknown ablation variant(s) {unknown} (known: {', '.join(variants)})")
-    from seg_by_interaction.experiments.oracle import ORACLES
     for n in names:
         oracle = variants[n].get("oracle_labels", False)
         if oracle not in (False, True, None) + ORACLES:

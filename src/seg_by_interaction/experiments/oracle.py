@@ -15,7 +15,7 @@ from the renderer. Two oracles:
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -27,11 +27,12 @@ from seg_by_interaction.types import Frames
 ORACLES = ("lifted", "moved")
 
 
-def oracle_views(before: Frames, after: Frames, pick_xy, place_xy, held_id: Optional[int],
-                 cfg: dict) -> list[LabeledView]:
-    """Views labelled from ground truth: ``held_id`` = arena id of the lifted object."""
-    if before.gt_instances is None or after.gt_instances is None:
-        raise ValueError("oracle labels need frames rendered with ground truth")
+def _views_from_ground_truth(before: Frames, after: Frames, pick_xy, place_xy, cfg: dict,
+                             object_at: Callable, tag) -> list[LabeledView]:
+    """Every camera's pick (I_t) and place (I_t+1) view, each labelled with the rendered
+    mask of ``object_at(pair, camera, labelled_frames, point_px)`` (an arena id, or None
+    for nothing); an object showing ``min_pixels`` or fewer is a negative, as the
+    difference labeller's would be; pair-1 negatives follow ``pair1_negatives``."""
     lab = cfg["labeling"]
     min_px = int(lab["min_pixels"])
     views = []
@@ -41,14 +42,24 @@ def oracle_views(before: Frames, after: Frames, pick_xy, place_xy, held_id: Opti
             if px is None:
                 continue
             mask = None
-            if held_id is not None:
-                m = frames.gt_instances[cam_id] == int(held_id)
+            obj = object_at(pair, cam_id, frames, px)
+            if obj is not None:
+                m = frames.gt_instances[cam_id] == int(obj)
                 mask = m if int(m.sum()) > min_px else None
             if pair == PAIR_PLACE and mask is None and not bool(lab["pair1_negatives"]):
                 continue
             views.append(LabeledView(cam_id, pair, frames.images[cam_id], px, mask,
-                                     {"point_xy": [float(xy[0]), float(xy[1])], "oracle": True}))
+                                     {"point_xy": [float(xy[0]), float(xy[1])], "oracle": tag}))
     return views
+
+
+def oracle_views(before: Frames, after: Frames, pick_xy, place_xy, held_id: Optional[int],
+                 cfg: dict) -> list[LabeledView]:
+    """Views labelled from ground truth: ``held_id`` = arena id of the lifted object."""
+    if before.gt_instances is None or after.gt_instances is None:
+        raise ValueError("oracle labels need frames rendered with ground truth")
+    return _views_from_ground_truth(before, after, pick_xy, place_xy, cfg,
+                                    lambda pair, cam_id, frames, px: held_id, True)
 
 
 def moved_oracle_views(before: Frames, held: Frames, after: Frames, pick_xy, place_xy,
@@ -58,31 +69,17 @@ def moved_oracle_views(before: Frames, held: Frames, after: Frames, pick_xy, pla
     Pair 0 compares I_t with I'_t+1 at the pick point (mask from I_t), pair 1 I'_t+1
     with I_t+1 at the place point (mask from I_t+1); "moved" and "nearest" are
     ``quality.moved_objects``'s, so these are the labels the quality benchmark counts
-    as right. A moved object showing ``min_pixels`` or fewer is a negative, as the
-    difference labeller's would be; pair-1 negatives follow ``pair1_negatives``."""
+    as right."""
     for name, frames in (("before", before), ("held", held), ("after", after)):
         if frames.gt_instances is None:
             raise ValueError(f"moved-object oracle labels need ground truth in the {name} frames")
     lab = cfg["labeling"]
-    min_px, window, changed = int(lab["min_pixels"]), int(lab["window"]), float(lab["quality_changed_iou"])
-    views = []
-    for cam_id, cam in enumerate(before.cameras):
-        for pair, labelled, other, xy in ((PAIR_PICK, before, held, pick_xy),
-                                          (PAIR_PLACE, after, held, place_xy)):
-            px = _project(cam, xy)
-            if px is None:
-                continue
-            gt = labelled.gt_instances[cam_id]
-            moved = moved_objects(gt, other.gt_instances[cam_id], px, window, changed)
-            mask = None
-            if moved:
-                m = gt == moved[0]
-                mask = m if int(m.sum()) > min_px else None
-            if pair == PAIR_PLACE and mask is None and not bool(lab["pair1_negatives"]):
-                continue
-            views.append(LabeledView(cam_id, pair, labelled.images[cam_id], px, mask,
-                                     {"point_xy": [float(xy[0]), float(xy[1])], "oracle": "moved"}))
-    return views
+    window, changed = int(lab["window"]), float(lab["quality_changed_iou"])
+
+    def nearest_moved(pair, cam_id, frames, px):
+        moved = moved_objects(frames.gt_instances[cam_id], held.gt_instances[cam_id], px, window, changed)
+        return moved[0] if moved else None
+    return _views_from_ground_truth(before, after, pick_xy, place_xy, cfg, nearest_moved, "moved")
 
 
 class OracleLabeler:

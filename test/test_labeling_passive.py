@@ -78,3 +78,67 @@ def test_passive_masks_cover_the_objects_that_moved():
     ious = np.array(ious)
     assert np.median(ious) > 0.15, ious
     assert (ious > 0.02).mean() >= 0.8, ious
+
+
+def _passive_keys(store):
+    return sorted((r["interaction_id"], r["camera"], r["pair"], r["pick_x"], r["pick_y"])
+                  for r in (store.row(i) for i in store.ids(sources=["passive"])))
+
+
+def test_a_collection_killed_midway_is_resumed_not_trusted(tmp_path):
+    """kill -9 of the bootstrap's collection after its first block, then the same command
+    again: it must collect the rest (the marker is missing), ending with exactly the
+    examples of an uninterrupted collection, not pre-train on the partial set."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from seg_by_interaction.data.store import DatasetStore
+    from seg_by_interaction.labeling.passive import collect_passive, passive_complete
+    from seg_by_interaction.sim.arena import Arena
+    from seg_by_interaction.sim.robot import SimRobot
+    sets = ["passive.blocks=3", "passive.pushes_per_block=4", "arena.render_processes=1"]
+    cfg = load_config(overrides={"passive.blocks": 3, "passive.pushes_per_block": 4,
+                                 "arena.render_processes": 1})
+    reference = DatasetStore(tmp_path / "reference" / "store", cfg)
+    with Arena(cfg, seed=0, split="train") as arena:
+        collect_passive(reference, arena, SimRobot(arena), cfg, seed=0, progress=False)
+    assert passive_complete(reference)
+    want = _passive_keys(reference)
+
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "seg_by_interaction.experiments"]
+    for s in sets:
+        argv += ["--set", s]
+    argv += ["passive", "--data-dir", str(run), "--seed", "0"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    index = run / "store" / "index.sqlite"
+    deadline = time.monotonic() + 300
+    partial = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if index.is_file():
+            with DatasetStore(run / "store", cfg, read_only=True) as s:
+                try:
+                    partial = s.count(sources=["passive"])
+                except Exception:
+                    partial = 0
+            if partial:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the collection ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with DatasetStore(run / "store", cfg, read_only=True) as s:
+        assert 0 < s.count(sources=["passive"]) < len(want)
+        assert not passive_complete(s)
+
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "incomplete" in out.stdout
+    with DatasetStore(run / "store", cfg, read_only=True) as s:
+        assert passive_complete(s)
+        assert _passive_keys(s) == want
+    # complete now: a third call trusts it and collects nothing
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert "already there" in again.stdout

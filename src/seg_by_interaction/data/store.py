@@ -427,6 +427,19 @@ class DatasetStore:
             "groups": groups,
         }
 
+    def info(self, key: str) -> Optional[str]:
+        """A value of the store's own key-value table (markers such as a completed
+        bootstrap), or None when it was never set."""
+        row = self._conn().execute("SELECT value FROM store_info WHERE key = ?",
+                                   (str(key),)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_info(self, key: str, value: str) -> None:
+        """Set a store_info value (committed at once; takes the writer lock)."""
+        self._take_writer_lock()
+        self._conn().execute("INSERT OR REPLACE INTO store_info VALUES (?, ?)",
+                             (str(key), str(value)))
+
     def integrity_check(self) -> str:
         return self._conn().execute("PRAGMA integrity_check").fetchone()[0]
 

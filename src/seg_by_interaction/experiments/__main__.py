@@ -36,18 +36,22 @@ def cmd_eval_set(args) -> int:
 
 def cmd_passive(args) -> int:
     from seg_by_interaction.data.store import DatasetStore
-    from seg_by_interaction.labeling.passive import collect_passive
+    from seg_by_interaction.labeling.passive import collect_passive, passive_complete
     from seg_by_interaction.sim.arena import Arena
     from seg_by_interaction.sim.robot import SimRobot
     cfg = _cfg(args)
     store = DatasetStore(Path(args.data_dir) / "store", cfg)
     have = store.count(sources=["passive"])
-    if have and not args.force:
+    if passive_complete(store) and not args.force:
         print(f"passive bootstrap already there: {have} examples")
     else:
+        if have:
+            print(f"passive bootstrap incomplete ({have} examples, the collection was cut off): "
+                  "collecting again, keeping what is stored")
         with Arena(cfg, seed=args.seed, split="train") as arena:
             n = collect_passive(store, arena, SimRobot(arena), cfg, seed=args.seed)
-        print(f"passive bootstrap: {n} examples from random pushes")
+        print(f"passive bootstrap: {n} examples from random pushes "
+              f"({store.count(sources=['passive']) - have} new)")
     store.close()
     if args.pretrain:   # Algorithm 1 line 1, before the loop: the robot starts with model v1
         from seg_by_interaction.training.online import OnlineTrainer

@@ -40,11 +40,22 @@ def ground_truth_examples(arena, cfg: dict, scenes: int, seed: int = 0, progress
                 k += 1
 
 
+COMPLETE_KEY = "ground_truth_complete"   # store_info: set once every scene is stored
+
+
+def ground_truth_complete(store) -> bool:
+    """Whether a collection of ground-truth scenes ran to its end (not cut off by a kill)."""
+    return store.info(COMPLETE_KEY) is not None
+
+
 def collect_ground_truth(store, arena, cfg: dict, scenes: int, seed: int = 0,
                          progress: bool = True) -> int:
+    """Store every scene's ground truth, then mark the collection complete. Deterministic
+    per seed and keyed per (scene, camera, index): a re-run after a kill fills in the rest."""
     n = 0
     for scene, cam, k, ex in ground_truth_examples(arena, cfg, scenes, seed, progress):
         store.add_example(ex.image, ex.pick_px, ex.mask, robot_id="oracle", interaction_id=scene,
                           camera=cam, pair=k, source="ground_truth")
         n += 1
+    store.set_info(COMPLETE_KEY, str(n))
     return n

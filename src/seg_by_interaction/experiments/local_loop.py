@@ -14,7 +14,7 @@ from typing import Callable, Optional
 from tqdm import tqdm
 
 from seg_by_interaction.labeling.labeler import InteractionLabeler
-from seg_by_interaction.labeling.passive import collect_passive
+from seg_by_interaction.labeling.passive import collect_passive, passive_complete
 from seg_by_interaction.loop.algorithm import InteractionLoop, InteractionRecord
 from seg_by_interaction.loop.counter import InteractionCounter
 from seg_by_interaction.loop.local_steps import LocalSteps
@@ -60,7 +60,7 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
         arena.reset_scene()
         robot = SimRobot(arena)
         robot.home()
-        if passive and online.version == 0 and online.store.count(sources=["passive"]) == 0:
+        if passive and online.version == 0 and not passive_complete(online.store):
             collect_passive(online.store, arena, robot, cfg, seed=seed, progress=progress)
             arena.set_background(None)
             arena.reset_scene()

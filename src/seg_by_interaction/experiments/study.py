@@ -18,7 +18,7 @@ from seg_by_interaction.evaluation.report import (GENERALISATION_CELLS, curve_en
                                                   run_entry, save_results, write_report)
 from seg_by_interaction.experiments.evaluate import (add_bottom_up_rows, checkpoint_progress,
                                                      ensure_eval_set, evaluate_checkpoint)
-from seg_by_interaction.experiments.ground_truth import collect_ground_truth
+from seg_by_interaction.experiments.ground_truth import collect_ground_truth, ground_truth_complete
 from seg_by_interaction.experiments.local_loop import run_session
 from seg_by_interaction.experiments.loop_report import pick_checkpoints, qualitative_rows
 from seg_by_interaction.sim.arena import Arena
@@ -47,7 +47,7 @@ def _recall_point(evaluation, info: dict, seed: int, ecfg: dict) -> dict:
 
 def _gt_scenes(cfg: dict, arena_seed: int, data_dir: Path, scenes: int, progress: bool) -> None:
     store = DatasetStore(data_dir / "store", cfg)
-    if store.count(sources=["ground_truth"]) == 0:
+    if not ground_truth_complete(store):
         with Arena(cfg, seed=arena_seed + 1000, split="train") as arena:
             collect_ground_truth(store, arena, cfg, scenes, seed=arena_seed, progress=progress)
     store.close()

@@ -11,6 +11,7 @@ together come out merged, as in the paper's data, and the robust set loss copes.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterator, Mapping
 
 import cv2
@@ -99,13 +100,32 @@ def passive_examples(arena, robot, cfg: Mapping, seed: int = 0,
     bar.close()
 
 
+COMPLETE_KEY = "passive_complete"   # store_info: written once every push of a collection is stored
+
+
+def passive_complete(store) -> bool:
+    """Whether the store holds a whole passive bootstrap (its completion marker is set).
+
+    Examples without the marker are a collection that was cut off (a kill mid-run): the
+    caller collects again, which stores only what is missing (see ``collect_passive``)."""
+    return store.info(COMPLETE_KEY) is not None
+
+
 def collect_passive(store, arena, robot, cfg: Mapping, seed: int = 0,
                     progress: bool = True, robot_id: str = "passive") -> int:
-    """Run the pushes and store every blob as a 'passive' example; returns how many."""
+    """Run the pushes, store every blob as a 'passive' example, then mark the bootstrap
+    complete; returns how many blobs the pushes gave.
+
+    Resumable: the pushes are deterministic for a seed and ``add_example`` keys examples by
+    (episode, camera, blob), so collecting again after a kill re-stores nothing twice and
+    fills in what the killed run had not reached; only a finished run sets the marker."""
     n = 0
     for episode, cam, k, ex in passive_examples(arena, robot, cfg, seed, progress):
         store.add_example(ex.image, ex.pick_px, ex.mask, robot_id=robot_id,
                           interaction_id=episode, camera=cam, pair=k, source="passive",
                           meta=ex.meta)
         n += 1
+    store.set_info(COMPLETE_KEY, json.dumps({"seed": int(seed), "examples": n,
+                                             "blocks": int(cfg["passive"]["blocks"]),
+                                             "pushes_per_block": int(cfg["passive"]["pushes_per_block"])}))
     return n

@@ -19,8 +19,11 @@ PRESET="${PRESET:-default}"
 SEED="${SEED:-0}"
 EVAL_PER_BACKGROUND="${EVAL_PER_BACKGROUND:-5}"
 PY="$ROOT/.venv/bin/python"
-mkdir -p "$RUN_DIR"
 echo "[main] run folder: $RUN_DIR  (interactions: $INTERACTIONS, preset: $PRESET, seed: $SEED)"
+# The arguments checked and the run folder claimed for this script's lifetime, before any
+# work: a second run_loop.sh (or launch) on the same folder is refused here.
+"$PY" -m seg_by_interaction.ros.preflight --preset "$PRESET" --data-dir "$RUN_DIR" \
+  --interactions "$INTERACTIONS" --lock --owner-pid $$ >/dev/null
 
 echo "[main] 1/4 held-out test scenes (rendered once, then reused)"
 EVAL_JSON=$("$PY" -m seg_by_interaction.experiments --preset "$PRESET" eval-set \

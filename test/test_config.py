@@ -102,3 +102,15 @@ def test_ablation_variant_overrides_are_validated():
     assert variant_config(cfg, {"overrides": {"rsl.iou_threshold": 0.5}}, 3)["rsl"]["iou_threshold"] == 0.5
     with pytest.raises(ConfigError, match=r"rsl\.iou_threshold: must be in \(0, 1\], got 1\.5"):
         variant_config(cfg, {"overrides": {"rsl.iou_threshold": 1.5}}, 3)
+
+
+def test_a_preset_file_without_base_is_based_on_default(tmp_path):
+    """A preset without `base:` used to give a bare KeyError: 'arena' in the nodes."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("training:\n  batch_size: 4\n")
+    cfg = load_config(str(path))
+    assert cfg["training"]["batch_size"] == 4
+    assert cfg["arena"] == load_config()["arena"]
+    path.write_text("training:\n  batch_sise: 4\n")
+    with pytest.raises(ConfigError, match="training.batch_sise"):
+        load_config(str(path))

@@ -49,9 +49,12 @@ def test_both_robots_run_their_budget(fleet_run):
 
 
 def test_records_interleave_with_distinct_robot_ids(fleet_run):
-    import rosbag
-    with rosbag.Bag(str(fleet_run["bag"])) as bag:
-        records = [(m.robot_id, m.interaction_id) for _, m, _ in bag.read_messages(["/interactions"])]
+    from seg_by_interaction.ros.bag_records import open_bag, read_interactions
+    bag = open_bag(fleet_run["bag"])
+    try:
+        records = [(m.robot_id, m.interaction_id) for m in read_interactions(bag)]
+    finally:
+        bag.close()
     robots = [r for r, _ in records]
     assert set(robots) == {f"robot{k}" for k in range(ROBOTS)}, records
     # interleaved: the robots ran side by side, not one after the other

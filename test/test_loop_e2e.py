@@ -27,15 +27,20 @@ def tiny_preset(path: Path) -> Path:
 
 
 def _examples(store_dir: Path):
+    """Every stored example by its natural key: positive flag, pick point, and digests of
+    the image's and the mask's pixels (two stores compare equal only if every example does)."""
+    import hashlib
     from seg_by_interaction.config import load_config
     from seg_by_interaction.data.store import DatasetStore
-    store = DatasetStore(store_dir, load_config())
+    store = DatasetStore(store_dir, load_config(), read_only=True)
     rows = {}
     for i in store.ids():
         r = store.row(i)
         key = (r["robot_id"], r["interaction_id"], r["camera"], r["pair"], r["source"])
         ex = store.get(i)
-        rows[key] = (bool(r["positive"]), None if ex.mask is None else int(ex.mask.sum()))
+        rows[key] = (bool(r["positive"]), round(r["pick_x"], 3), round(r["pick_y"], 3),
+                     hashlib.sha1(ex.image.tobytes()).hexdigest(),
+                     None if ex.mask is None else hashlib.sha1(ex.mask.tobytes()).hexdigest())
     store.close()
     return rows
 
@@ -51,10 +56,11 @@ def loop_run(ros_master, tmp_path_factory):
     viz_dir.mkdir()
     viz = ManagedProcess(["roslaunch", "seg_by_interaction", "viz.launch", f"out:={viz_dir}"],
                          ros_master.env, tmp / "viz.log")
+    logs = tmp / "ros_logs"      # this launch's node logs only (not the session's ROS_HOME)
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
                            f"interactions:={INTERACTIONS}", f"data_dir:={data}",
                            f"preset:={preset}", "record:=true", f"bag:={bag}", "output:=screen"],
-                          ros_master.env, tmp / "launch.log")
+                          dict(ros_master.env, ROS_LOG_DIR=str(logs)), tmp / "launch.log")
     try:
         proc.proc.wait(timeout=900)
     except subprocess.TimeoutExpired:
@@ -63,7 +69,7 @@ def loop_run(ros_master, tmp_path_factory):
         proc.stop()
         viz.stop()
     return {"data": data, "bag": bag, "preset": preset, "log": proc.log(), "tmp": tmp,
-            "rc": proc.proc.returncode, "viz": viz_dir}
+            "rc": proc.proc.returncode, "viz": viz_dir, "logs": logs}
 
 
 def test_loop_runs_its_budget_and_learns_online(loop_run):
@@ -74,7 +80,7 @@ def test_loop_runs_its_budget_and_learns_online(loop_run):
     examples = _examples(data / "store")
     interaction_ids = {k[1] for k in examples if k[4] == "interaction"}
     assert len(interaction_ids) >= INTERACTIONS - 1   # a missed pick may yield no view
-    assert any(pos for pos, _ in examples.values())
+    assert any(v[0] for v in examples.values())
     checkpoints = sorted((data / "checkpoints").glob("model_v*.pt"))
     assert checkpoints, "the trainer wrote no checkpoint"
     assert "segmenter now runs model v" in (loop_run["log"] + _node_logs(loop_run))
@@ -91,9 +97,7 @@ def test_overlays_reach_image_saver(loop_run):
 
 
 def _node_logs(loop_run) -> str:
-    import os
-    home = Path(os.environ.get("ROS_HOME", ""))
-    return "".join(p.read_text(errors="replace") for p in home.rglob("*segmenter*.log"))
+    return "".join(p.read_text(errors="replace") for p in loop_run["logs"].rglob("*segmenter*.log"))
 
 
 def test_offline_labelling_of_the_bag_equals_live(loop_run, ros_master):
@@ -103,6 +107,7 @@ def test_offline_labelling_of_the_bag_equals_live(loop_run, ros_master):
     out = subprocess.run(["roslaunch", "seg_by_interaction", "offline_labeling.launch",
                           f"bag:={bag}", f"data_dir:={offline}", f"preset:={loop_run['preset']}"],
                          env=ros_master.env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     live = _examples(loop_run["data"] / "store")
     replayed = _examples(offline / "store")
-    assert replayed == live, out.stdout[-3000:]
+    assert live and replayed == live, out.stdout[-3000:]

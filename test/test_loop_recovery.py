@@ -77,7 +77,8 @@ def test_nodes_killed_mid_loop_recover_without_loss(ros_node, ros_master, tmp_pa
     ids = sorted({int(k[1]) for k in examples if k[4] == "interaction"})
     assert ids == list(range(INTERACTIONS)), f"interactions lost: {ids}"
     # every record that went out (re-sends included) relabelled offline gives the same store
-    out = subprocess.run(["rosrun", "seg_by_interaction", "labeler", f"_bag:={bag}",
+    out = subprocess.run(["rosrun", "seg_by_interaction", "labeler",
+                          f"_bag:={tmp_path / 'records*.bag'}",
                           f"_data_dir:={tmp_path / 'offline'}", f"_preset:={preset}",
                           "__name:=offline_check"], env=ros_master.env, capture_output=True,
                          text=True, timeout=600)

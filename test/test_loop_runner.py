@@ -74,3 +74,95 @@ def test_records_are_resent_until_receipted_and_drain_waits_for_them(tmp_path):
     assert runner.drain(timeout=5.0, poll=0.5) == 1           # no receipt: times out
     runner.on_receipt("r0", 0)
     assert runner.drain(timeout=5.0, poll=0.5) == 0
+
+
+class Disk:
+    """A disk that fills up: writes through ``write`` raise ENOSPC while ``full``."""
+
+    def __init__(self):
+        self.full = False          # writes fail
+        self.seen_full = False     # the free-space check says so
+
+    def ok(self):
+        return "0 MB free on the test disk" if self.seen_full else None
+
+    def encode(self, record):
+        import errno
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return record.encode()
+
+
+class Log:
+    def __init__(self):
+        self.lines = []
+
+    def __getattr__(self, level):
+        return lambda fmt, *a: self.lines.append((level, fmt % a))
+
+
+def test_a_full_disk_pauses_the_loop_once_keeps_every_record_and_resumes(tmp_path):
+    """Issue: with the disk full, interactions were dropped, the coordinator crash-looped on
+    its counter and left a 0-byte tmp file, and the launch never ended."""
+    disk, clock, sent, log = Disk(), Clock(), [], Log()
+    loop = FakeLoop(["ok"] * 6)
+    outbox = Outbox(10.0, directory=tmp_path / "outbox", encode=disk.encode, decode=bytes.decode)
+    counter = InteractionCounter(tmp_path, "r0")
+    runner = LoopRunner(loop, counter, outbox, lambda r: f"msg{r.interaction_id}", sent.append,
+                        4, retry_after=1.0, robot_id="r0", clock=clock, sleep=clock.sleep,
+                        log=log, disk_ok=disk.ok)
+    assert runner.step() is not None                      # record 0 on disk
+    # the disk fills between the check and the write of record 1: kept in memory, sent
+    disk.full = True
+    assert runner.step() is not None
+    disk.seen_full = True
+    assert sent == ["msg0", "msg1"] and outbox.only_in_memory() == 1
+    for _ in range(5):                                    # paused: no interaction runs
+        assert runner.step() is None
+    assert loop.next_id == 2 and runner.paused
+    errors = [t for k, t in log.lines if k == "error"]
+    assert len(errors) == 1 and "paused" in errors[0] and "No space left" in errors[0], log.lines
+    assert not list(tmp_path.rglob("*.tmp"))               # nothing half-written
+    # the labeller could not store record 0 either: it asks for a retry, the record stays
+    runner.on_receipt("r0", 0, failed=True, retry=True)
+    assert len(outbox) == 2
+    disk.full = disk.seen_full = False
+    assert runner.step() is not None                      # resumes by itself
+    assert [k for k, t in log.lines if "the loop resumes" in t] == ["info"]
+    assert sorted(p.name for p in (tmp_path / "outbox").glob("*.rec")) == \
+        ["000000000.rec", "000000001.rec", "000000002.rec"]
+    assert counter.path.read_text() == "3"
+    # a record refused for good (bad data) is not kept; a good receipt clears one
+    runner.on_receipt("r0", 1, failed=True, retry=False)
+    runner.on_receipt("r0", 0)
+    assert outbox.keys() == [2]
+
+
+def test_ids_held_by_unreceipted_records_are_never_reused(tmp_path):
+    """A coordinator killed after writing a record but before its counter: the restarted one
+    starts after the outbox's newest id."""
+    outbox = Outbox(10.0, directory=tmp_path / "outbox", encode=str.encode, decode=bytes.decode)
+    outbox.sent(5, "msg5", 0.0)
+    (tmp_path / "r0.next_interaction").write_text("5")
+    restarted = Outbox(10.0, directory=tmp_path / "outbox", encode=str.encode, decode=bytes.decode)
+    assert restarted.restore(0.0) == 1
+    loop = FakeLoop(["ok"])
+    loop.next_id = 5
+    runner = LoopRunner(loop, InteractionCounter(tmp_path, "r0"), restarted, str, lambda m: None,
+                        0, retry_after=1.0, robot_id="r0")
+    assert loop.next_id == 6
+
+
+def test_an_outbox_file_that_does_not_decode_is_kept_aside_not_deleted(tmp_path):
+    box = tmp_path / "outbox"
+    box.mkdir()
+    (box / "000000003.rec").write_bytes(b"\xff\xfe not a record")
+    (box / "000000004.tmp").write_bytes(b"half")
+
+    def decode(b):
+        return b.decode("ascii")
+    outbox = Outbox(10.0, directory=box, encode=str.encode, decode=decode)
+    assert outbox.restore(0.0) == 0
+    assert (box / "unreadable" / "000000003.rec").read_bytes().startswith(b"\xff\xfe")
+    assert outbox.unreadable and "UnicodeDecodeError" in outbox.unreadable[0][1]
+    assert not (box / "000000004.tmp").exists()

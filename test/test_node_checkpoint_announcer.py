@@ -59,10 +59,41 @@ def test_announcer_node_publishes_new_checkpoints(ros_node, launch, tmp_path):
         sub.unregister()
 
 
-def test_choose_checkpoint_for_a_starting_node(tmp_path):
-    from seg_by_interaction.training.online import choose_checkpoint
-    assert choose_checkpoint("", "") == (0, None)
-    assert choose_checkpoint("", str(tmp_path)) == (0, None)          # empty folder: untrained
-    path = _write_checkpoint(tmp_path, 2)
-    assert choose_checkpoint("", str(tmp_path)) == (2, path)          # newest numbered one
-    assert choose_checkpoint("/x/model.pt", str(tmp_path)) == (0, "/x/model.pt")
+def test_a_starting_node_takes_the_newest_checkpoint_that_loads_and_says_why(tmp_path):
+    """One policy for the trainer and the segmenter: a truncated newest checkpoint is skipped
+    with its reason (the segmenter used to die on it, the trainer to skip it without a word)."""
+    from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint
+    from seg_by_interaction.training.online import start_from
+
+    def load(path):
+        return "untrained" if path is None else read_checkpoint(path)["state"]["extra"]["version"]
+    assert start_from("", "", load).loaded == "untrained"
+    assert start_from("", str(tmp_path), load).loaded == "untrained"   # empty folder
+    _write_checkpoint(tmp_path, 1)
+    second = _write_checkpoint(tmp_path, 2)
+    third = _write_checkpoint(tmp_path, 3)
+    data = open(third, "rb").read()
+    open(third, "wb").write(data[: len(data) // 2])                     # killed mid-copy
+    got = start_from("", str(tmp_path), load)
+    assert (got.version, got.path, got.loaded) == (2, second, 2)
+    assert [p for p, _ in got.skipped] == [third] and "SHA-256" in got.skipped[0][1]
+    assert "v2" in got.describe() and "model_v00003.pt skipped" in got.describe()
+    with pytest.raises(CheckpointError):                                # the user's own file
+        start_from(third, str(tmp_path), load)
+
+
+def test_the_trainer_resumes_from_the_newest_good_checkpoint_and_sets_the_bad_one_aside(tmp_path):
+    from seg_by_interaction.training.online import OnlineTrainer, list_checkpoints
+    ck = tmp_path / "checkpoints"
+    ck.mkdir()
+    _write_checkpoint(ck, 1)
+    bad = _write_checkpoint(ck, 2)
+    open(bad, "r+b").truncate(1000)
+    online = OnlineTrainer(load_config(overrides=SMALL), tmp_path)
+    try:
+        assert online.version == 1 and online.examples_seen == 7
+        assert [v for v, _ in list_checkpoints(ck)] == [1]
+        assert (ck / "model_v00002.pt.damaged").stat().st_size == 1000
+        assert "model_v00002.pt skipped" in online.resumed.describe()
+    finally:
+        online.close()

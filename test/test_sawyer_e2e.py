@@ -31,10 +31,10 @@ def _record_sim_cameras(ros_master, tmp: Path) -> tuple[Path, Path]:
     from seg_by_interaction.config import load_config
     from seg_by_interaction.ros.testing import ManagedProcess
     from seg_by_interaction.sim.arena import Arena
-    bag = tmp / "recorded" / "sim.bag"
+    bag = tmp / "recorded" / "cameras.bag"
     rec = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
                           "robot_id:=simrec", "interactions:=2", f"data_dir:={tmp / 'simdata'}",
-                          "train:=false", "record:=true", "record_cameras:=true", f"bag:={bag}",
+                          "train:=false", "record:=true", "record_cameras:=true", f"cameras_bag:={bag}",
                           "seed:=5", "output:=screen"], ros_master.env, tmp / "record.log")
     try:
         rec.proc.wait(timeout=600)

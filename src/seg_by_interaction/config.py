@@ -1,7 +1,9 @@
 """Presets live in config/*.yaml; this module finds, merges and validates them.
 
 A preset file may name a ``base`` preset: its keys are deep-merged over the base's,
-so ``paper.yaml`` only lists what differs from ``default.yaml``. Overrides given in
+so ``paper.yaml`` only lists what differs from ``default.yaml``. A file without ``base``
+is based on ``default`` (it cannot list every key, and a missing section would fail far
+from the file). Overrides given in
 code or on the command line must name keys that exist: a typo is an error, not a
 silently ignored setting.
 
@@ -167,6 +169,8 @@ RANGES: dict[str, tuple] = {
                                               "curve_checkpoints")},
     "ablation.gt_scenes": _NON_NEGATIVE,
     "ros.viz_limit": _NON_NEGATIVE,
+    "ros.record.jpeg_quality": (1, 100, True, True),
+    "ros.record.min_free_mb": _NON_NEGATIVE,
     "loop.place_margin": _NON_NEGATIVE,
     "loop.step_timeout": _POSITIVE,
     "loop.drain_timeout": _NON_NEGATIVE,
@@ -262,6 +266,8 @@ def _load_merged(path: Path, seen: tuple = ()) -> dict:
         raise ConfigError(f"{path}: 'base' presets form a loop")
     data = _read(path)
     base_name = data.pop("base", None)
+    if base_name is None and path.resolve() != (config_dir() / "default.yaml").resolve():
+        base_name = "default"       # a preset lists what it changes; the rest comes from default
     if base_name is not None:
         base = _load_merged(preset_path(base_name), seen + (path.resolve(),))
         base.pop("preset", None)

@@ -28,11 +28,13 @@ from seg_by_interaction.visualization import overlay_hypotheses
 
 class SegmenterServer:
     def __init__(self, load: Callable[[str | None], object], checkpoint: str | None,
-                 default_max_hypotheses: int, viz_limit: int, max_image_pixels: int):
+                 default_max_hypotheses: int, viz_limit: int, max_image_pixels: int,
+                 first: object = None):
+        """``first``: the segmenter already loaded from ``checkpoint`` (else loaded here)."""
         self._load = load
         self._lock = threading.Lock()
         self._work = threading.Lock()       # one segmentation at a time: bounded memory
-        self.segmenter = load(checkpoint)
+        self.segmenter = first if first is not None else load(checkpoint)
         self.version = 0
         self.checkpoint = checkpoint
         self.default_max = int(default_max_hypotheses)

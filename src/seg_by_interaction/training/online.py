@@ -7,10 +7,11 @@ step, random state, how many examples it has seen), so a killed trainer resumes.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Generic, Optional, TypeVar
 
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.training import distributed
@@ -39,14 +40,52 @@ def latest_checkpoint(directory: str | Path) -> Optional[tuple[int, str]]:
     return (found[-1][0], str(found[-1][1])) if found else None
 
 
-def choose_checkpoint(checkpoint: str = "", checkpoint_dir: str = "") -> tuple[int, Optional[str]]:
-    """(version, path) a node starts from: an explicit ``checkpoint`` (version 0: not a
-    numbered one), else the newest in ``checkpoint_dir`` (resume after a respawn), else
-    (0, None) for an untrained model."""
+T = TypeVar("T")
+
+
+@dataclass
+class Resumed(Generic[T]):
+    """What ``load_newest`` found: the newest checkpoint that verified and loaded (version 0
+    and no path: none did), what loading it made, and every newer file it skipped, with why."""
+    version: int
+    path: Optional[str]
+    loaded: Optional[T]
+    skipped: list[tuple[str, str]]
+
+    def describe(self) -> str:
+        """One line for a log: which checkpoint runs and why not a newer one."""
+        skipped = "; ".join(f"{Path(p).name} skipped: {why}" for p, why in self.skipped)
+        chosen = f"model v{self.version} ({self.path})" if self.path else "no checkpoint (untrained)"
+        return f"{chosen}" + (f" - {skipped}" if skipped else "")
+
+
+def load_newest(directory: str | Path, load: Callable[[Path], T]) -> Resumed[T]:
+    """The one policy for a node that starts from a checkpoint folder (the trainer resuming,
+    a segmenter after a respawn): the newest numbered checkpoint that ``load`` accepts. A
+    file that raises CheckpointError (torn, truncated, tampered, made for another model) is
+    skipped and reported in ``skipped``, never silently."""
+    skipped: list[tuple[str, str]] = []
+    for version, path in reversed(list_checkpoints(directory)):
+        try:
+            loaded = load(path)
+        except CheckpointError as exc:
+            skipped.append((str(path), str(exc)))
+            continue
+        return Resumed(version, str(path), loaded, skipped)
+    return Resumed(0, None, None, skipped)
+
+
+def start_from(checkpoint: str, checkpoint_dir: str, load: Callable[[Optional[Path]], T]) -> Resumed[T]:
+    """What a node that serves a model starts with: an explicit ``checkpoint`` (version 0:
+    not a numbered one; CheckpointError if it does not load - the user's file is not
+    silently replaced), else the newest loadable one in ``checkpoint_dir`` (resume after a
+    respawn), else ``load(None)``: an untrained model."""
     if checkpoint:
-        return 0, str(checkpoint)
-    found = latest_checkpoint(checkpoint_dir) if checkpoint_dir else None
-    return found if found is not None else (0, None)
+        return Resumed(0, str(checkpoint), load(Path(checkpoint)), [])
+    resumed = load_newest(checkpoint_dir, load) if checkpoint_dir else Resumed(0, None, None, [])
+    if resumed.loaded is None:
+        resumed.loaded = load(None)
+    return resumed
 
 
 @dataclass
@@ -85,21 +124,23 @@ class OnlineTrainer:
         self.training_source = parts[0][0] if len(parts) == 1 else MixedSource(
             [src for src, _ in parts], [w for _, w in parts])
         metrics = self.data_dir / "training_metrics.jsonl"
-        self.version, self.examples_seen = 0, 0
-        self.trainer = None
-        for version, path in reversed(list_checkpoints(self.ckpt_dir)):
-            try:  # the newest readable checkpoint; a torn or tampered one is skipped
-                extra = read_checkpoint(path)["state"].get("extra", {})
-                self.trainer = Trainer.resume(path, cfg, device=device, mode=mode,
-                                              metrics_path=metrics)
-            except CheckpointError as exc:
-                import logging
-                logging.getLogger(__name__).error("skipping checkpoint %s: %s", path, exc)
-                continue
-            self.version = version
+
+        def resume(path: Path):
+            extra = read_checkpoint(path)["state"].get("extra", {})
+            return Trainer.resume(path, cfg, device=device, mode=mode, metrics_path=metrics), extra
+
+        self.resumed = load_newest(self.ckpt_dir, resume)   # the node logs resumed.describe()
+        for path, why in self.resumed.skipped if distributed.is_main() else ():
+            aside = Path(path).with_name(Path(path).name + ".damaged")
+            Path(path).replace(aside)
+            logging.getLogger(__name__).error("checkpoint %s does not load (%s): moved to %s",
+                                              path, why, aside)
+        self.version = self.resumed.version
+        if self.resumed.loaded is not None:
+            self.trainer, extra = self.resumed.loaded
             self.examples_seen = int(extra.get("examples_seen", 0))
-            break
-        if self.trainer is None:
+        else:
+            self.examples_seen = 0
             self.trainer = Trainer(cfg, device=device, mode=mode, metrics_path=metrics)
 
     def close(self) -> None:

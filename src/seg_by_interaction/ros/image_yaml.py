@@ -3,7 +3,9 @@
     rosservice call /robot0/segment "$(rosrun seg_by_interaction image_to_yaml photo.png)"
 
 The request's other fields (camera -1 = use this image, limits) are included, so the
-output is a complete request.
+output is a complete request. Only for small images: Linux caps one command-line argument
+at 128 KiB (about 150x100 pixels of YAML); for real photos use
+`rosrun seg_by_interaction segment_image photo.jpg`, which sends the image itself.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ def image_request_yaml(image_rgb: np.ndarray, max_hypotheses: int = 0,
             f"min_score: {float(min_score)}}}")
 
 
+ARG_MAX = 128 * 1024      # Linux's limit for one argument (MAX_ARG_STRLEN)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("image", help="PNG/JPEG file")
@@ -35,8 +40,14 @@ def main(argv=None) -> int:
     if bgr is None:
         print(f"error: cannot read an image from '{args.image}'", file=sys.stderr)
         return 2
-    print(image_request_yaml(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), args.max_hypotheses,
-                             args.min_score))
+    text = image_request_yaml(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), args.max_hypotheses,
+                              args.min_score)
+    if len(text.encode()) >= ARG_MAX:
+        print(f"error: {args.image} ({bgr.shape[1]}x{bgr.shape[0]}) makes {len(text) // 1024} KiB "
+              "of YAML, more than one command-line argument may hold (128 KiB): use "
+              f"`rosrun seg_by_interaction segment_image {args.image}` instead", file=sys.stderr)
+        return 2
+    print(text)
     return 0
 
 

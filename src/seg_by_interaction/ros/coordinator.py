@@ -6,6 +6,7 @@ supplies its steps as ROS calls and publishes each record on ``interactions``.
 from __future__ import annotations
 
 import threading
+import time
 
 import actionlib
 import rospy
@@ -82,10 +83,14 @@ class PickPlaceClient:
                 done.set()
 
         gh = self._action.send_goal(goal, transition_cb=on_transition)
-        if not done.wait(self.timeout):
-            gh.cancel()
-            done.wait(min(self.timeout, 10.0))   # let the server stop the arm and answer
-            return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, "pick_place timed out")
+        deadline = time.monotonic() + self.timeout
+        while not done.wait(0.2):             # in slices: a shutdown is not kept waiting
+            if rospy.is_shutdown() or time.monotonic() > deadline:
+                gh.cancel()
+                if not rospy.is_shutdown():
+                    done.wait(min(self.timeout, 10.0))   # let the server stop the arm and answer
+                why = "shutting down" if rospy.is_shutdown() else "timed out"
+                return PickPlaceOutcome(OUTCOME_ROBOT_ERROR, f"pick_place {why}")
         return outcome_from_action(gh.get_goal_status(), gh.get_result())
 
 

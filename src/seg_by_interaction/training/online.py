@@ -17,7 +17,7 @@ from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.training import distributed
 from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint
 from seg_by_interaction.training.dataset import MixedSource
-from seg_by_interaction.training.trainer import Trainer
+from seg_by_interaction.training.trainer import Trainer, TrainingStopped
 
 _CKPT = re.compile(r"^model_v(\d{5,})\.pt$")
 
@@ -189,9 +189,13 @@ class OnlineTrainer:
             return None
         self._refresh_training_source()
         self.trainer.set_source(self.training_source)
-        self.examples_seen = n
-        metrics = self.trainer.train_steps(int(self.tcfg["steps_per_update"]),
-                                           progress=self.progress)
+        before, self.examples_seen = self.examples_seen, n
+        try:
+            metrics = self.trainer.train_steps(int(self.tcfg["steps_per_update"]),
+                                               progress=self.progress)
+        except TrainingStopped:
+            self.examples_seen = before      # not trained on: the next run trains on them
+            raise
         return self._save(metrics)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Callable
 
 import numpy as np
 import torch
@@ -27,6 +28,11 @@ from seg_by_interaction.training.dataset import ExampleSource
 from seg_by_interaction.training.sampling import WindowSampler
 
 MODES = ("rsl", "ce", "gt")
+
+
+class TrainingStopped(RuntimeError):
+    """``should_stop`` fired between two optimiser steps (a node shutting down): the steps of
+    this call are abandoned, nothing is saved; the last checkpoint stays the model."""
 
 
 def learning_rate(lr_steps, step: int) -> float:
@@ -64,6 +70,7 @@ class Trainer:
         self.step = 0
         self.metrics_path = metrics_path
         self.log: list[dict] = []
+        self.should_stop: Callable[[], bool] = lambda: False   # checked between steps
 
     def set_source(self, source: ExampleSource) -> None:
         self.source = source
@@ -152,7 +159,10 @@ class Trainer:
         t0 = time.perf_counter()
         bar = tqdm(range(n), desc=f"train[{self.mode}]", disable=not progress or not distributed.is_main(),
                    leave=False)
-        for _ in bar:
+        for i in bar:
+            if self.should_stop():
+                bar.close()
+                raise TrainingStopped(f"stopped after {i} of {n} steps")
             lr = learning_rate(t["lr_steps"], self.step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr

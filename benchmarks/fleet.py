@@ -81,7 +81,8 @@ def main() -> int:
     n = args.interactions or (2 if args.quick else 15)
     per_writer = 20 if args.quick else 200
     from seg_by_interaction.config import load_config
-    from seg_by_interaction.ros.testing import RosMaster
+    from seg_by_interaction.ros.testing import RosMaster, exit_on_sigterm
+    exit_on_sigterm()          # `timeout` / kill: the finally below stops the master
     with tempfile.TemporaryDirectory(prefix="sbi_fleet_bench_") as d:
         tmp = Path(d)
         cfg = load_config()

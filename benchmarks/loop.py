@@ -87,7 +87,8 @@ def main() -> int:
     from seg_by_interaction.sim.presets import arena_overrides
     arena = arena_overrides(args.arena)
     n = args.interactions or (6 if args.quick else 40)
-    from seg_by_interaction.ros.testing import RosMaster
+    from seg_by_interaction.ros.testing import RosMaster, exit_on_sigterm
+    exit_on_sigterm()          # `timeout` / kill: the finally below stops the master
     reference_before = machine_reference()
     with tempfile.TemporaryDirectory(prefix="sbi_loop_bench_") as d:
         tmp = Path(d)

@@ -79,7 +79,7 @@ PKG_LINKS="$WS/src/seg_by_interaction"
 mkdir -p "$PKG_LINKS"
 find "$PKG_LINKS" -maxdepth 1 -type l ! -exec test -e {} \; -delete
 for entry in "$ROOT"/*; do ln -sfn "$entry" "$PKG_LINKS/$(basename "$entry")"; done
-BUILD_HASH=$(cat package.xml CMakeLists.txt setup.py msg/* srv/* action/* 2>/dev/null \
+BUILD_HASH=$(cat package.xml CMakeLists.txt setup.py msg/* srv/* action/* csrc/* 2>/dev/null \
   | cat - <(ls nodes; find src -name __init__.py | sort) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$WS/.build.sha256" 2>/dev/null)" != "$BUILD_HASH" ] || [ ! -f "$WS/devel/setup.bash" ]; then
   say "building the catkin workspace"

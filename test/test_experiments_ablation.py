@@ -1,5 +1,6 @@
 """The ablation runner on a tiny budget: variants share the bootstrap, the passive-only
 row trains as many steps as its reference, every row is judged on the val split."""
+import hashlib
 import json
 
 from seg_by_interaction.config import load_config
@@ -27,10 +28,26 @@ def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
     moved = json.loads((tmp_path / "runs" / "oracle_moved_seed0" / "evaluation.json").read_text())
     assert moved["label_stats"]["interaction_examples"] > 0
     assert "val" in results["meta"]["eval_set"] and "baseline" in report.read_text()
-    mtime = (tmp_path / "results.json").stat().st_mtime
+
+    def snapshot():
+        """Every file of the runs, the shared bootstraps and the evaluation sets, with its
+        content and its modification time in ns: a re-run, re-evaluation, re-copied
+        bootstrap or re-rendered set changes one (results.json and the report are rewritten
+        on every call and are not in it)."""
+        out = {}
+        for folder in ("runs", "bootstraps", "eval_sets"):
+            for p in sorted((tmp_path / folder).rglob("*")):
+                if p.is_file():
+                    out[str(p.relative_to(tmp_path))] = (hashlib.sha256(p.read_bytes()).hexdigest(),
+                                                         p.stat().st_mtime_ns)
+        return out
+    before = snapshot()
+    assert any(k.endswith("evaluation.json") for k in before) and any(".pt" in k for k in before)
     run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "oracle_moved", "passive_only"])   # resumes: no new runs
     assert json.loads((tmp_path / "results.json").read_text())["table"] == results["table"]
-    assert (tmp_path / "results.json").stat().st_mtime >= mtime
+    after = snapshot()
+    assert after.keys() == before.keys(), sorted(set(after) ^ set(before))
+    assert [k for k in before if after[k] != before[k]] == []
 
 
 def test_a_variant_with_an_unknown_oracle_is_refused_before_any_work(tmp_path):

@@ -20,11 +20,8 @@ def test_tiny_study_writes_a_complete_report(tmp_path):
     for row in ("bottom_up", "bottom_up_tuned", "gt_supervised", "self_sup_ce",
                 "self_sup_rsl", "self_sup_human"):
         runs = results["table"][row]["runs"]
-        assert runs, row
-        for run in runs:
-            for protocol in ("voc07", "coco"):
-                for thr in ("0.3", "0.5"):
-                    assert 0.0 <= run["ap"][protocol][thr] <= 1.0
+        assert len(runs) == 1 and runs[0]["seed"] == (None if row.startswith("bottom_up") else 0), row
+    _check_table_is_what_the_rows_score(cfg, tmp_path, results)
     assert len(results["generalisation"]["cells"]) == 4
     assert results["ap_vs_interactions"]["self_sup_rsl"]
     assert results["recall_at_precision"]["points"]
@@ -38,6 +35,43 @@ def test_tiny_study_writes_a_complete_report(tmp_path):
     parallel = tmp_path / "parallel"
     run_study(cfg, parallel, budget="tiny", progress=False, jobs=2)
     assert json.loads((parallel / "results.json").read_text())["table"] == results["table"]
+
+
+def _check_table_is_what_the_rows_score(cfg, out, results):
+    """Each Table-1 entry is the AP that row's own method scores on the study's test set:
+    every model (the last checkpoint within the budget of its run folder) and both bottom-up
+    baselines are evaluated again here, and the numbers must be the table's, per protocol
+    and threshold. A row holding another row's numbers, an earlier checkpoint's, or a
+    protocol or threshold filed under the wrong key fails; so does any AP outside [0, 1]."""
+    from seg_by_interaction.config import _deep_merge, expand_dotted
+    from seg_by_interaction.evaluation.eval_set import EvalSet
+    from seg_by_interaction.evaluation.report import run_entry
+    from seg_by_interaction.experiments.evaluate import evaluate_bottom_up, evaluate_checkpoint
+    from seg_by_interaction.experiments.study import within_budget
+    from seg_by_interaction.training.online import list_checkpoints
+    budget = cfg["study"]["budgets"]["tiny"]
+    tiny = _deep_merge(cfg, expand_dotted(budget["overrides"]), strict=True)
+    tiny["seed"] = 0
+    test_sets = [p for p in (out / "eval_sets").glob("test_bg-test_obj_*/annotations.json")]
+    assert len(test_sets) == 1, test_sets
+    test_set = EvalSet.load(test_sets[0])
+    scored = {}
+    for row in ("bottom_up", "bottom_up_tuned"):
+        scored[row] = run_entry(evaluate_bottom_up(tiny, test_set, row == "bottom_up_tuned", False), None)
+    for row in ("self_sup_rsl", "self_sup_ce", "self_sup_human", "gt_supervised"):
+        found = list_checkpoints(out / "runs" / f"{row}_seed0" / "checkpoints")
+        if row != "gt_supervised":
+            found = within_budget(found, int(budget["interactions"]))
+        assert found, row
+        scored[row] = run_entry(evaluate_checkpoint(str(found[-1][1]), tiny, test_set, row, False), 0)
+    for row, want in scored.items():
+        got = results["table"][row]["runs"][0]["ap"]
+        assert set(got) == {"voc07", "coco"} and all(set(v) == {"0.3", "0.5"} for v in got.values())
+        for protocol in ("voc07", "coco"):
+            for thr in ("0.3", "0.5"):
+                assert 0.0 <= got[protocol][thr] <= 1.0
+                assert got[protocol][thr] == pytest.approx(want["ap"][protocol][thr], abs=1e-12), \
+                    (row, protocol, thr)
 
 
 def test_unknown_budget_is_refused(tmp_path):

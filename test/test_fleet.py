@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.ros, pytest.mark.slow]
+pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.timeout(1200)]   # the run waits <= 900 s
 
 ROBOTS = 2
 INTERACTIONS = 3   # per robot
@@ -44,6 +44,7 @@ def fleet_run(ros_master, tmp_path_factory):
 
 def test_both_robots_run_their_budget(fleet_run):
     assert fleet_run["rc"] == 0, fleet_run["log"][-5000:]
+    assert "REQUIRED process" not in fleet_run["log"]    # success ends without the red banner
     for k in range(ROBOTS):
         assert (fleet_run["data"] / f"robot{k}.next_interaction").read_text() == str(INTERACTIONS)
 

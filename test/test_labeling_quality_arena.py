@@ -7,11 +7,12 @@ after shot rendered), every view labelled by ``label_interaction`` (pair-1 negat
 so misses there count) and scored by ``labeling.quality`` against the ground truth the
 learner never sees.
 
-Measured 2026-12-05 (this file's procedure, seed 0, 12 interactions): median IoU 0.80,
-mean 0.73, 22 % of moved views without a label, 7 % of labels merged. ``benchmarks/labels.py
---n 40`` the same day: 0.768 / 0.699, 22.8 % missed. The floors below leave a margin for
-changes in the scene but not for a labeller whose masks drift off the object, spill over the
-window, or stop firing.
+Measured when this test was written (seeds 0 and 1, 10 interactions each, 160 views):
+median IoU 0.789, mean 0.710, 15.3 % of moved views without a label, 7.6 % of labels merged,
+no false positives (``benchmarks/labels.py --n 40`` at the same code: 0.768 / 0.699, 22.8 %
+missed). The same interactions with every label grown by 4 px score 0.519 / 0.489, shifted by
+8 px 0.465 / 0.448, shrunk by 3 px 0.641 / 0.553: the floors below leave a margin for changes
+in the scene, not for masks that drift off the object, spill over it or shrink into it.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from seg_by_interaction.config import load_config
 
 pytestmark = pytest.mark.slow
 
-INTERACTIONS = 12
+SEEDS, INTERACTIONS = (0, 1), 10     # ~20 s on the 2-core machine
 
 
 def _labelled_interactions(cfg, seed: int, n: int):
@@ -84,18 +85,22 @@ def test_labels_of_real_interactions_cover_the_moved_object():
     from seg_by_interaction.labeling.quality import summarize
     cfg = load_config(overrides={"labeling.pair1_negatives": True,
                                  "labeling.cross_view.enabled": False})
-    interactions, lifted = _labelled_interactions(cfg, seed=0, n=INTERACTIONS)
+    interactions, lifted = [], 0
+    for seed in SEEDS:
+        got, n_lifted = _labelled_interactions(cfg, seed=seed, n=INTERACTIONS)
+        interactions += got
+        lifted += n_lifted
     s = summarize(_scores(cfg, interactions))
     report = f"{s} lifted={lifted}"
     # enough to judge: the grasps move objects and views see it
-    assert lifted >= 3, report
-    assert s["truth_positive"] >= 30 and s["labels"] >= 25, report
-    # a label covers the object that moved (typically IoU 0.8; a mask shifted or grown by
-    # a few pixels, or the wrong image of the pair, falls far below these floors)
-    assert s["median_iou"] > 0.65, report
-    assert s["mean_iou"] > 0.6, report
-    # most moved views get a label (22 % missed today), few labels span two objects
-    assert s["false_negative_rate"] < 0.4, report
-    assert s["merged_rate"] < 0.3, report
-    # nothing moved, yet a label: lighting or noise taken for motion
+    assert lifted >= 6, report
+    assert s["truth_positive"] >= 80 and s["labels"] >= 60, report
+    # a label covers the object that moved (median 0.79 today; a mask grown, shifted or
+    # shrunk by a few pixels falls below these floors)
+    assert s["median_iou"] > 0.7, report
+    assert s["mean_iou"] > 0.62, report
+    # most moved views get a label (15 % missed today), few labels span two objects
+    assert s["false_negative_rate"] < 0.35, report
+    assert s["merged_rate"] < 0.25, report
+    # nothing moved, yet a label: lighting or noise taken for motion (none today)
     assert s["false_positive_rate"] < 0.15, report

@@ -91,11 +91,15 @@ def test_a_second_loop_is_refused_before_its_nodes_start(ros_master, tmp_path):
         master = rosgraph.Master("/pytest", master_uri=ros_master.uri)
 
         def labeller_up():
+            """The first launch's own labeller answers (not a stale /labeler registration
+            an earlier test's launch left on the session's master)."""
+            import xmlrpc.client
+            from seg_by_interaction.processes import ancestors
             try:
-                master.lookupNode("/labeler")
-                return True
+                _, _, pid = xmlrpc.client.ServerProxy(master.lookupNode("/labeler")).getPid("/t")
             except Exception:
                 return False
+            return first.proc.pid in ancestors(int(pid))
         wait_until(labeller_up, 120, "the first loop's labeller")
         for data_dir in (run, tmp_path / "other"):        # same folder / same master
             out = _launch(ros_master.env, "robot_id:=robot1", f"data_dir:={data_dir}",

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.ros, pytest.mark.slow]
+# the loop fixture waits up to 900 s and the offline relabelling 600 s: the per-test cap
+# (pytest.ini: 600 s) must not decide first
+pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 INTERACTIONS = 5
 
@@ -75,6 +77,8 @@ def loop_run(ros_master, tmp_path_factory):
 def test_loop_runs_its_budget_and_learns_online(loop_run):
     log = loop_run["log"]
     assert loop_run["rc"] == 0, log[-5000:]
+    assert "REQUIRED process" not in log          # a finished budget ends without the red banner
+    assert "cannot start" not in log
     assert f"interaction {INTERACTIONS - 1} ({INTERACTIONS}/{INTERACTIONS})" in log, log[-5000:]
     data = loop_run["data"]
     examples = _examples(data / "store")

@@ -14,7 +14,9 @@ import pytest
 
 from test_loop_e2e import _examples, tiny_preset
 
-pytestmark = [pytest.mark.ros, pytest.mark.slow]
+# every wait below draws on one budget (BUDGET_S), under the per-test cap
+BUDGET_S = 1500
+pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.timeout(BUDGET_S + 300)]
 
 INTERACTIONS = 8
 
@@ -26,8 +28,16 @@ def _pid(node: str, master_uri: str) -> int:
     return int(pid)
 
 
-def _wait_counter(path, at_least: int, proc, timeout: float = 300.0):
-    deadline = time.monotonic() + timeout
+_DEADLINE = [0.0]
+
+
+def _left() -> float:
+    """Seconds left of the test's budget."""
+    return max(1.0, _DEADLINE[0] - time.monotonic())
+
+
+def _wait_counter(path, at_least: int, proc):
+    deadline = time.monotonic() + _left()
     while time.monotonic() < deadline and proc.alive:
         try:
             if int(path.read_text()) >= at_least:
@@ -41,6 +51,7 @@ def _wait_counter(path, at_least: int, proc, timeout: float = 300.0):
 def test_nodes_killed_mid_loop_recover_without_loss(ros_node, ros_master, tmp_path):
     from seg_by_interaction.ros.testing import ManagedProcess
     from seg_by_interaction.training.online import list_checkpoints
+    _DEADLINE[0] = time.monotonic() + BUDGET_S
     preset = tiny_preset(tmp_path / "tiny.yaml")
     data = tmp_path / "data"
     counter = data / "robot0.next_interaction"
@@ -58,11 +69,11 @@ def test_nodes_killed_mid_loop_recover_without_loss(ros_node, ros_master, tmp_pa
             os.kill(killed[node], signal.SIGKILL)
         _wait_counter(counter, 4, proc)
         from seg_by_interaction.ros.testing import wait_until
-        wait_until(lambda: list_checkpoints(data / "checkpoints"), 300, "a first model")
+        wait_until(lambda: list_checkpoints(data / "checkpoints"), _left(), "a first model")
         for node in ("/trainer", "/robot0/interaction_coordinator", "/robot0/camera_capture"):
             killed[node] = _pid(node, ros_master.uri)
             os.kill(killed[node], signal.SIGKILL)
-        proc.proc.wait(timeout=600)
+        proc.proc.wait(timeout=_left())
     except subprocess.TimeoutExpired:
         pytest.fail(f"the loop did not finish after the kills:\n{proc.log()[-5000:]}")
     finally:
@@ -81,7 +92,7 @@ def test_nodes_killed_mid_loop_recover_without_loss(ros_node, ros_master, tmp_pa
                           f"_bag:={tmp_path / 'records*.bag'}",
                           f"_data_dir:={tmp_path / 'offline'}", f"_preset:={preset}",
                           "__name:=offline_check"], env=ros_master.env, capture_output=True,
-                         text=True, timeout=600)
+                         text=True, timeout=_left())
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     live = {k: v for k, v in examples.items() if k[4] == "interaction"}
     assert _examples(tmp_path / "offline" / "store") == live

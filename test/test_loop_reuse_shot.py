@@ -59,13 +59,46 @@ def test_a_reset_or_an_unfinished_pick_place_takes_a_new_shot():
     assert steps.captures == 4 + 3
 
 
-def test_each_record_says_where_its_time_went():
+def test_each_record_says_where_its_time_went(monkeypatch):
     """meta.step_seconds: one entry per step the interaction ran, captures summed (the log
-    line and the profile in the README read it)."""
-    loop, steps = _loop(True, [OUTCOME_PLACED] * 2, reset_every=2)
-    first, second = loop.run_one(), loop.run_one()
-    assert set(first.meta["step_seconds"]) == {"capture", "segment", "pick_place"}
-    assert set(second.meta["step_seconds"]) == {"capture", "segment", "pick_place", "reset"}
-    for rec in (first, second):
-        timed = {k: v for k, v in rec.meta["step_seconds"].items() if k != "reset"}
-        assert all(v >= 0.0 for v in timed.values()) and sum(timed.values()) <= rec.seconds
+    line and the profile in the README read it). The loop's clock is replaced by one that
+    only the steps advance, each by its own power of two, so every entry must be exactly
+    the time of its own step(s)."""
+    import types
+
+    from seg_by_interaction.loop import algorithm
+    now = [0.0]
+    monkeypatch.setattr(algorithm, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    cost = {"capture": 1.0, "segment": 2.0, "pick_place": 4.0, "reset": 8.0}
+
+    class TimedSteps(CountingSteps):
+        def capture(self):
+            now[0] += cost["capture"]
+            return super().capture()
+
+        def segment(self, frames, camera):
+            now[0] += cost["segment"]
+            return super().segment(frames, camera)
+
+        def pick_place(self, pick, place):
+            now[0] += cost["pick_place"]
+            return super().pick_place(pick, place)
+
+        def reset(self, sweep, new_background):
+            now[0] += cost["reset"]
+            return super().reset(sweep, new_background)
+
+    cfg = load_config(overrides={"loop.reuse_after_shot": True, "arena.reset_every": 2,
+                                 "arena.background_every": 1000, "loop.camera": 0, "arena.num_cameras": 1})
+    steps = TimedSteps([OUTCOME_PLACED] * 3)
+    loop = InteractionLoop(cfg, steps, workspace=(-0.2, 0.2, -0.2, 0.2), seed=0)
+    first, second, third = loop.run_one(), loop.run_one(), loop.run_one()
+    # the first shoots before and after (2 captures), the second reuses the first's after
+    # shot (1 capture) and resets, the third shoots again after that reset (2 captures)
+    assert first.meta["step_seconds"] == {"capture": 2.0, "segment": 2.0, "pick_place": 4.0}
+    assert second.meta["step_seconds"] == {"capture": 1.0, "segment": 2.0, "pick_place": 4.0,
+                                           "reset": 8.0}
+    assert third.meta["step_seconds"] == {"capture": 2.0, "segment": 2.0, "pick_place": 4.0}
+    # the record's own seconds cover its steps, not the reset that follows it
+    assert (first.seconds, second.seconds, third.seconds) == (8.0, 7.0, 8.0)
+    assert steps.captures == 5 and steps.resets == 1

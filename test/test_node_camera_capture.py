@@ -55,16 +55,24 @@ class FakeCameras:
         self._thread.join(timeout=5)
 
 
+# Long enough that a good capture on a loaded 2-core machine is never refused (the streams
+# run at 20 Hz: a set is due every 50 ms), short enough to keep the refusals quick.
+TIMEOUT = 4.0
+
+
 def test_camera_capture_errors_are_clear_and_bounded(ros_node, launch):
     import rospy
     from seg_by_interaction.ros.conversions import msg_to_frames
-    from seg_by_interaction.ros.testing import wait_for_service
+    from seg_by_interaction.ros.testing import wait_for_service, wait_until
     from seg_by_interaction.srv import CaptureFrames
     cams = FakeCameras("/capcam")
     try:
-        launch("rosrun", "seg_by_interaction", "camera_capture", "__ns:=/capcam", "_timeout:=1.0",
-               name="camera_capture")
+        launch("rosrun", "seg_by_interaction", "camera_capture", "__ns:=/capcam",
+               f"_timeout:={TIMEOUT}", name="camera_capture")
         wait_for_service("/capcam/capture_frames", timeout=60)
+        # the node receives every stream before it is asked (the service can come up first)
+        wait_until(lambda: all(p.get_num_connections() > 0 for p in cams.pubs), 60,
+                   "camera_capture to connect to the four streams")
         capture = rospy.ServiceProxy("/capcam/capture_frames", CaptureFrames)
 
         asked = time.time()
@@ -77,20 +85,22 @@ def test_camera_capture_errors_are_clear_and_bounded(ros_node, launch):
         cams.silent = {2}
         t0 = time.monotonic()
         resp = capture()
-        assert not resp.success and time.monotonic() - t0 < 5
+        assert not resp.success and time.monotonic() - t0 < TIMEOUT + 5    # bounded
         assert "camera 2 (/capcam/cam2/image_raw) sent no image since the request" in resp.message
+        assert f"within {TIMEOUT:.1f} s" in resp.message
 
         cams.silent = set()
-        cams.size[1] = (200, 100)
-        time.sleep(0.3)
+        cams.size[1] = (200, 100)        # every frame newer than the next request has it
         resp = capture()
         assert not resp.success
         assert "camera 1 (/capcam/cam1/image_raw) sends 200x100, its model is 430x350" in resp.message
 
         cams.size[1] = (W, H)
         cams.age = 10.0                                  # a driver replaying old frames
+        t0 = time.monotonic()
         resp = capture()
         assert not resp.success and "sent no image since the request" in resp.message
+        assert time.monotonic() - t0 < TIMEOUT + 5
 
         cams.age = 0.0
         resp = capture()

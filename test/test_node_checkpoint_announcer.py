@@ -37,24 +37,38 @@ def test_watcher_reports_each_verified_checkpoint_once(tmp_path):
 
 @pytest.mark.ros
 def test_announcer_node_publishes_new_checkpoints(ros_node, launch, tmp_path):
+    """A torn newest checkpoint is seen and passed over, not announced: it is written before
+    a good older one appears, so the poll that announces the older one (a condition, not a
+    sleep) has seen the torn file too. Once the torn file verifies it is announced."""
+    import os
+
     from seg_by_interaction.msg import ModelUpdate
     from seg_by_interaction.ros.testing import wait_until
     got = []
     sub = ros_node.Subscriber("/announce_test/model_updates", ModelUpdate, got.append)
+
+    def put(src, name):          # appears whole or not at all (a name the watcher ignores first)
+        part = tmp_path / (name + ".part")
+        shutil.copy(src, part)
+        os.replace(part, tmp_path / name)
     try:
         launch("rosrun", "seg_by_interaction", "checkpoint_announcer", "__ns:=/announce_test",
                f"_checkpoint_dir:={tmp_path}", "_poll_hz:=5", name="announcer")
         staged = tmp_path / "staging"
         staged.mkdir()
-        path = _write_checkpoint(staged, 1)
+        first = _write_checkpoint(staged, 1)
+        second = _write_checkpoint(staged, 2)
         wait_until(lambda: sub.get_num_connections() > 0, 60, "the announcer's publisher")
-        (tmp_path / "model_v00001.pt").write_bytes(b"being copied")   # torn first
-        ros_node.sleep(1.5)                                          # several polls at 5 Hz
-        assert not got
-        shutil.copy(path, tmp_path / "model_v00001.pt")
-        wait_until(lambda: len(got) == 1, 60, "the announcement")
-        assert got[0].version == 1 and got[0].checkpoint == str(tmp_path / "model_v00001.pt")
+        (tmp_path / "model_v00002.pt").write_bytes(b"being copied")   # torn, and the newest
+        put(first, "model_v00001.pt")
+        wait_until(lambda: len(got) >= 1, 60, "the announcement of v1")
+        assert [m.version for m in got] == [1], "the torn v2 was announced"
+        assert got[0].checkpoint == str(tmp_path / "model_v00001.pt")
         assert got[0].examples_seen == 7
+        put(second, "model_v00002.pt")                                # v2 verifies now
+        wait_until(lambda: len(got) >= 2, 60, "the announcement of v2")
+        assert [m.version for m in got] == [1, 2]
+        assert got[1].checkpoint == str(tmp_path / "model_v00002.pt") and got[1].examples_seen == 14
     finally:
         sub.unregister()
 

@@ -146,7 +146,7 @@ def test_oversized_image_refused_before_conversion(segmenter_node):
 
 
 def test_overlay_published_when_watched_and_saved_by_image_saver(segmenter, launch, tmp_path):
-    import rospy
+    import cv2
     from seg_by_interaction.ros.conversions import rgb_to_msg
     from seg_by_interaction.ros.testing import wait_until
     saver = launch("rosrun", "image_view", "image_saver", "image:=/segtest/segmenter/viz",
@@ -154,13 +154,22 @@ def test_overlay_published_when_watched_and_saved_by_image_saver(segmenter, laun
                    name="image_saver")
     wait_until(lambda: _subscribed("/segtest/segmenter/viz"), 30,
                "image_saver to subscribe")
-    for _ in range(3):
-        assert segmenter(image=rgb_to_msg(_image()), camera=-1, max_hypotheses=3).success
-        rospy.sleep(0.5)
-    wait_until(lambda: list(tmp_path.glob("overlay*.png")), 30, "an overlay PNG", period=0.5)
-    import cv2
-    saved = cv2.imread(str(sorted(tmp_path.glob("overlay*.png"))[0]))
-    assert saved.shape == (120, 160, 3)
+    # the overlay is published only while someone is connected, so the registration above
+    # is not enough: wait for the segmenter's own publisher to hold the connection
+    wait_until(lambda: _publishes_to("/segtest/segmenter", "/segtest/segmenter/viz"), 60,
+               "the segmenter's overlay publisher to connect to image_saver")
+    assert segmenter(image=rgb_to_msg(_image()), camera=-1, max_hypotheses=3).success
+    saved = []
+
+    def overlay_saved():        # a whole file: image_saver may still be writing the first one
+        for path in sorted(tmp_path.glob("overlay*.png")):
+            img = cv2.imread(str(path))
+            if img is not None:
+                saved.append(img)
+                return True
+        return False
+    wait_until(overlay_saved, 60, "an overlay PNG", period=0.2)
+    assert saved[0].shape == (120, 160, 3)
     assert saver.alive
 
 
@@ -168,6 +177,17 @@ def _subscribed(topic):
     import rosgraph
     _, subs, _ = rosgraph.Master("/pytest").getSystemState()
     return any(t == topic and nodes for t, nodes in subs)
+
+
+def _publishes_to(node, topic):
+    """Whether ``node`` has an outbound connection on ``topic`` (its getBusInfo), i.e. what
+    it publishes now reaches a subscriber."""
+    import xmlrpc.client
+
+    import rosgraph
+    uri = rosgraph.Master("/pytest").lookupNode(node)
+    code, _, info = xmlrpc.client.ServerProxy(uri).getBusInfo("/pytest")
+    return code == 1 and any(c[2] == "o" and c[4] == topic for c in info)
 
 
 def test_rosservice_call_with_an_image_file(segmenter, ros_master, tmp_path):

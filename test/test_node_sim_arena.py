@@ -39,10 +39,12 @@ def test_capture_frames_and_streams(ros_node, arena_node):
     from sensor_msgs.msg import CameraInfo, Image
     from seg_by_interaction.ros.conversions import msg_to_camera, msg_to_frames
     from seg_by_interaction.srv import CaptureFrames
+    from seg_by_interaction.ros.testing import wait_until
     streamed: queue.Queue = queue.Queue()
     sub = rospy.Subscriber("/armtest/cam2/image_raw", Image, streamed.put)
     info = rospy.wait_for_message("/armtest/cam0/camera_info", CameraInfo, timeout=30)
-    rospy.sleep(0.5)
+    # the stream publishes once per shot: connected before the shot, or the image is missed
+    wait_until(lambda: sub.get_num_connections() > 0, 30, "the cam2 stream to connect")
     capture = rospy.ServiceProxy("/armtest/capture_frames", CaptureFrames)
     resp = capture(include_ground_truth=False)
     assert resp.success, resp.message
@@ -51,9 +53,12 @@ def test_capture_frames_and_streams(ros_node, arena_node):
     assert not frames.gt_instances
     assert resp.frames.robot_id == "armtest"
     assert msg_to_camera(info).width == 430
-    img = streamed.get(timeout=10)             # the world's stream, the shot capture fired
+    shot = resp.frames.images[2].header.stamp.to_sec()
+    img = streamed.get(timeout=30)             # the world's stream, the shot capture fired
+    while abs(img.header.stamp.to_sec() - shot) >= 1e-6 and img.header.stamp.to_sec() < shot:
+        img = streamed.get(timeout=30)         # (an earlier shot's image, if any, is skipped)
     assert (img.height, img.width, img.encoding) == (350, 430, "rgb8")
-    assert abs(img.header.stamp.to_sec() - resp.frames.images[2].header.stamp.to_sec()) < 1e-6
+    assert abs(img.header.stamp.to_sec() - shot) < 1e-6
     assert bytes(img.data) == bytes(resp.frames.images[2].data)
     sub.unregister()
     refused = capture(include_ground_truth=True)   # cameras have no ground truth

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.ros, pytest.mark.slow]
+# two loops of <= 600 s each in one test: the cap is above their sum
+pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 DOUBLES = Path(__file__).parent / "doubles"
 INTERACTIONS = 3

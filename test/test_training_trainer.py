@@ -1,5 +1,7 @@
 """The trainer learns: a tiny set is overfitted, and after brief training on blob
 scenes whole-frame inference finds the blobs. Plus sources, modes and schedule."""
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -50,8 +52,14 @@ def test_brief_training_finds_blobs():
     rng = np.random.default_rng(1)
     source = InMemorySource(blob_examples(rng, 12, negatives_per_image=2, size_range=(40, 80)))
     trainer = Trainer(cfg, source=source, mode="rsl")
+    t0 = time.perf_counter()
     metrics = trainer.train_steps(400, progress=False)
-    assert metrics["examples_per_s"] > 0
+    wall = time.perf_counter() - t0
+    # the heads alternate: 200 mask and 200 score batches of 16 windows, none skipped
+    assert metrics["mask_batches_skipped"] == 0 and metrics["step"] == 400
+    assert metrics["examples"] == 400 * 16
+    # the rate is those windows over the time the steps took (measured inside this call)
+    assert metrics["examples"] / wall <= metrics["examples_per_s"] <= 1.5 * metrics["examples"] / wall
     image, masks = blob_scene(np.random.default_rng(7), num_objects=4, size_range=(40, 80))
     hyps = Segmenter(trainer.model, cfg).segment(image)
     assert hyps and all(h.mask.shape == image.shape[:2] for h in hyps)

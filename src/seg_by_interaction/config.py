@@ -120,6 +120,7 @@ RANGES: dict[str, tuple] = {
     "passive.max_area_fraction": _UNIT_POSITIVE,
     "passive.min_moved_fraction": _UNIT,
     "grasping.min_pixels": _NON_NEGATIVE,
+    "grasping.max_width": _POSITIVE,
     **{f"model.{k}": _AT_LEAST_1 for k in (
         "trunk_width", "window", "mask_size", "reduce_channels", "embedding_dim",
         "score_hidden", "refine_head.skip_channels", "refine_head.channels",

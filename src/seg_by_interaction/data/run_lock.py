@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from seg_by_interaction.processes import ancestors, process_command, start_time
+
 LOCK_NAME = "run.lock"
 
 
@@ -26,44 +28,10 @@ class RunLockHeld(RuntimeError):
     """Another live process owns the run folder."""
 
 
-def _start_time(pid: int) -> Optional[str]:
-    """The process's start time in clock ticks since boot (/proc/PID/stat field 22)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2:].split()[19]
-
-
-def _parent(pid: int) -> Optional[int]:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[1])
-
-
-def process_command(pid: int) -> str:
-    """The command line of a process (empty when it is gone)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def ancestors(pid: int) -> list[int]:
-    """``pid`` and its parents up to init."""
-    out = []
-    while pid and pid not in out:
-        out.append(pid)
-        pid = _parent(pid) or 0
-    return out
-
-
 def _alive(owner: dict) -> bool:
     if owner.get("host") != socket.gethostname():
         return True                      # cannot tell from here: assume it runs
-    return _start_time(int(owner.get("pid", 0))) == owner.get("start_time")
+    return start_time(int(owner.get("pid", 0))) == owner.get("start_time")
 
 
 def claim(folder: str | Path, owner_pid: int, claimant_pid: Optional[int] = None) -> dict:
@@ -74,7 +42,7 @@ def claim(folder: str | Path, owner_pid: int, claimant_pid: Optional[int] = None
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
     mine = {"host": socket.gethostname(), "pid": int(owner_pid),
-            "start_time": _start_time(int(owner_pid)), "command": process_command(int(owner_pid))[:300],
+            "start_time": start_time(int(owner_pid)), "command": process_command(int(owner_pid))[:300],
             "since": time.strftime("%Y-%m-%d %H:%M:%S")}
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -111,3 +79,4 @@ def holder(folder: str | Path) -> Optional[dict]:
     except (OSError, ValueError):
         return None
     return held if held and _alive(held) else None
+

@@ -3,7 +3,7 @@
 in-process learning loop (experiments/local_loop.py) and the rearrangement episodes."""
 from __future__ import annotations
 
-from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
+from seg_by_interaction.grasping import check_width, grasp_to_arena, plan_grasp
 from seg_by_interaction.loop.algorithm import PlannedGrasp
 from seg_by_interaction.perception.inference import Segmenter
 from seg_by_interaction.robot.interface import PickPlaceOutcome
@@ -30,6 +30,7 @@ class LocalSteps:
     def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp:
         g = plan_grasp(hypothesis.mask, self.cfg["grasping"]["min_pixels"])
         x, y, theta, width = grasp_to_arena(g, frames.cameras[camera])
+        check_width(width, self.cfg["grasping"]["max_width"])
         return PlannedGrasp(g.u, g.v, g.angle, g.width_px, Pose2D(x, y, theta), width)
 
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:

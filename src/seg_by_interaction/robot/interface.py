@@ -20,6 +20,7 @@ OUTCOME_UNREACHABLE = 2
 OUTCOME_ROBOT_ERROR = 3
 OUTCOME_PREEMPTED = 4
 OUTCOME_INVALID_GOAL = 5
+MAX_ABS_THETA = 2 * math.pi     # goal angles beyond +-2 pi are refused (degrees sent as radians)
 
 PHASES = ("approach", "descend", "close", "lift", "held", "place", "release", "retreat")
 
@@ -77,6 +78,10 @@ class Robot(abc.ABC):
         for pose, what in ((pick, "pick"), (place, "place")):
             if not all(math.isfinite(v) for v in (pose.x, pose.y, pose.theta)):
                 return PickPlaceOutcome(OUTCOME_INVALID_GOAL, f"{what} pose is not finite: {pose}")
+            if abs(pose.theta) > MAX_ABS_THETA:
+                return PickPlaceOutcome(OUTCOME_INVALID_GOAL,
+                                        f"{what} theta {pose.theta:g} rad is not an angle of a "
+                                        f"turn or two (|theta| <= 2 pi): a unit mix-up?")
         for pose, what in ((pick, "pick"), (place, "place")):
             if not self.in_workspace(pose):
                 return PickPlaceOutcome(OUTCOME_UNREACHABLE,

@@ -54,9 +54,12 @@ def msg_to_rgb(msg: Image) -> np.ndarray:
         raise ConversionError(f"unsupported encoding '{msg.encoding}' "
                               f"(use rgb8, bgr8, rgba8, bgra8 or mono8)")
     channels = {"mono8": 1}.get(msg.encoding, 4 if msg.encoding.endswith("a8") else 3)
-    if msg.step < msg.width * channels or len(msg.data) < msg.step * msg.height:
-        raise ConversionError(f"image data too short: {len(msg.data)} bytes for "
-                              f"{msg.width}x{msg.height} {msg.encoding} (step {msg.step})")
+    if msg.step < msg.width * channels:
+        raise ConversionError(f"image step {msg.step} is shorter than a row of "
+                              f"{msg.width}x{channels} bytes ({msg.encoding})")
+    if len(msg.data) != msg.step * msg.height:
+        raise ConversionError(f"image data is {len(msg.data)} bytes, but {msg.width}x{msg.height} "
+                              f"{msg.encoding} with step {msg.step} is {msg.step * msg.height}")
     try:
         out = _bridge.imgmsg_to_cv2(msg, desired_encoding="rgb8")
     except CvBridgeError as exc:
@@ -74,8 +77,11 @@ def mask_to_msg(mask: np.ndarray, header=None) -> Image:
 def msg_to_mask(msg: Image) -> np.ndarray:
     if msg.encoding != "mono8":
         raise ConversionError(f"a mask must be mono8, got '{msg.encoding}'")
-    if msg.height == 0 or msg.width == 0 or len(msg.data) < msg.step * msg.height:
-        raise ConversionError("empty or truncated mask")
+    if msg.height == 0 or msg.width == 0:
+        raise ConversionError("empty mask")
+    if msg.step < msg.width or len(msg.data) != msg.step * msg.height:
+        raise ConversionError(f"mask data is {len(msg.data)} bytes, but {msg.width}x{msg.height} "
+                              f"mono8 with step {msg.step} is {msg.step * msg.height}")
     return _bridge.imgmsg_to_cv2(msg, desired_encoding="mono8") > 0
 
 

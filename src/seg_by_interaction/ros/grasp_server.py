@@ -8,15 +8,16 @@ from __future__ import annotations
 import rospy
 from sensor_msgs.msg import CameraInfo
 
-from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
+from seg_by_interaction.grasping import check_width, grasp_to_arena, plan_grasp
 from seg_by_interaction.msg import Grasp
 from seg_by_interaction.ros.conversions import ConversionError, msg_to_camera, msg_to_mask
 from seg_by_interaction.srv import PlanGrasp, PlanGraspResponse
 
 
 class GraspPlannerServer:
-    def __init__(self, num_cameras: int, min_pixels: int):
+    def __init__(self, num_cameras: int, min_pixels: int, max_width: float):
         self.min_pixels = int(min_pixels)     # grasping.min_pixels: smaller masks get no grasp
+        self.max_width = float(max_width)     # grasping.max_width: wider ones neither
         self.cameras = {}
         for k in range(num_cameras):
             rospy.Subscriber(f"cam{k}/camera_info", CameraInfo, self._on_info, callback_args=k)
@@ -47,4 +48,8 @@ class GraspPlannerServer:
                                      message=f"mask is {mask.shape[1]}x{mask.shape[0]} but camera "
                                              f"{hyp.camera} is {camera.width}x{camera.height}")
         out.x, out.y, out.theta, out.width = grasp_to_arena(grasp, camera)
+        try:
+            check_width(out.width, self.max_width)
+        except ValueError as exc:
+            return PlanGraspResponse(success=False, grasp=out, message=str(exc))
         return PlanGraspResponse(success=True, message="", grasp=out)

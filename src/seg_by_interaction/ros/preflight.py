@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from seg_by_interaction.config import ConfigError, load_config
-from seg_by_interaction.data.run_lock import RunLockHeld, process_command, claim
+from seg_by_interaction.data.run_lock import RunLockHeld, claim
+from seg_by_interaction.processes import process_command
 
 
 class PreflightError(RuntimeError):

@@ -15,8 +15,34 @@ from typing import Callable, Optional, Sequence
 from seg_by_interaction.ros.environment import free_port, ros_environment
 
 
+_PR_SET_PDEATHSIG = 1                     # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """preexec_fn: the child gets SIGTERM when the process that started it dies, even by
+    SIGKILL (a benchmark killed by `timeout` left its roscore running for good)."""
+    def preexec() -> None:
+        try:
+            import ctypes
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:           # it died before prctl took effect
+            os._exit(1)
+    return preexec
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM (`timeout`, `kill`) raises SystemExit in the main thread, so the tool's
+    ``finally`` blocks stop what it started instead of leaving it running."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+
+
 class ManagedProcess:
-    """A subprocess in its own process group, stopped with all its children."""
+    """A subprocess in its own process group, stopped with all its children; it also ends
+    when the process that started it dies."""
 
     def __init__(self, argv: Sequence[str], env: dict, log_path: Path, cwd: Optional[Path] = None):
         self.argv = list(argv)
@@ -24,7 +50,8 @@ class ManagedProcess:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.argv, env=env, cwd=cwd, stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=_die_with_parent(os.getpid()))
 
     @property
     def alive(self) -> bool:

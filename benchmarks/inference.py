@@ -1,4 +1,6 @@
-"""Whole-frame inference latency per 350x430 frame, for each preset, on this machine.
+"""Whole-frame inference latency per 350x430 frame, for each preset, on this machine, the
+object sizes its pyramid covers, and what a 1280x720 frame costs; the pyramid before
+wave 3 (32-91 px, 0.25 octave apart) in the same run as a ratio.
 
 The model is briefly trained on blob scenes first so that the mask head, pasting
 and NMS do their real amount of work (an untrained model yields almost no masks).
@@ -15,15 +17,19 @@ import torch
 
 from seg_by_interaction.config import load_config
 from seg_by_interaction.perception.inference import Segmenter
-from seg_by_interaction.perception.windows import object_size_range
+from seg_by_interaction.perception.windows import object_size_range, pyramid_scales
 from seg_by_interaction.training.dataset import InMemorySource
 from seg_by_interaction.training.synthetic import blob_examples, blob_scene
 from seg_by_interaction.training.trainer import Trainer
 
 
-def latency(preset: str, frames: int, train_steps: int, threads: int):
-    cfg = load_config(preset, {"device": "cpu", "torch_threads": threads})
-    h, w = cfg["arena"]["image_height"], cfg["arena"]["image_width"]
+OLD_PYRAMID = {"inference.min_object_px": 32.29, "inference.max_object_fraction": 0.26094,
+               "inference.scale_step_log2": 0.25}
+
+
+def latency(preset: str, frames: int, train_steps: int, threads: int, hw=None, overrides=None):
+    cfg = load_config(preset, {"device": "cpu", "torch_threads": threads, **(overrides or {})})
+    h, w = hw or (cfg["arena"]["image_height"], cfg["arena"]["image_width"])
     rng = np.random.default_rng(0)
     trainer = Trainer(cfg, source=InMemorySource(blob_examples(rng, 4, height=h, width=w)))
     if train_steps:
@@ -47,20 +53,36 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"threads: {args.threads}")
+    frames = 3 if args.quick else 10
     results = {}
     for preset in ("paper", "default"):
-        frames = 3 if args.quick else 10
         steps = {"paper": 0 if args.quick else 10, "default": 20 if args.quick else 60}[preset]
         cfg, p50, p90, n = latency(preset, frames, steps, args.threads)
-        lo, hi = object_size_range(cfg)
+        hw = (cfg["arena"]["image_height"], cfg["arena"]["image_width"])
+        lo, hi = object_size_range(cfg, hw)
+        levels = len(pyramid_scales(cfg["inference"], cfg["model"], hw))
         print(f"{preset}_window: {cfg['model']['window']}")
         print(f"{preset}_trunk_width: {cfg['model']['trunk_width']}")
-        print(f"{preset}_object_px_range: {lo:.0f}-{hi:.0f}")
+        print(f"{preset}_object_px_range_{hw[1]}x{hw[0]}: {lo:.0f}-{hi:.0f} ({levels} levels)")
         print(f"{preset}_hypotheses_per_frame: {n:.1f}")
         print(f"{preset}_p90_s: {p90:.3f}")
         results[preset] = p50
         print(f"{preset}_p50_s: {p50:.3f}")
     print(f"paper_over_default_p50: {results['paper'] / results['default']:.1f}")
+    cfg, old_p50, _, _ = latency("default", frames, 20 if args.quick else 60, args.threads,
+                                 overrides=OLD_PYRAMID)
+    hw = (cfg["arena"]["image_height"], cfg["arena"]["image_width"])
+    lo, hi = object_size_range(cfg, hw)
+    print(f"old_pyramid_object_px_range: {lo:.0f}-{hi:.0f}")
+    print(f"old_pyramid_p50_s: {old_p50:.3f}")
+    print(f"default_over_old_pyramid_p50: {results['default'] / old_p50:.2f}")
+    big = (720, 1280)
+    cfg, big_p50, _, _ = latency("default", 2 if args.quick else 4, 20 if args.quick else 60,
+                                 args.threads, hw=big)
+    lo, hi = object_size_range(cfg, big)
+    print(f"default_object_px_range_1280x720: {lo:.0f}-{hi:.0f} "
+          f"({len(pyramid_scales(cfg['inference'], cfg['model'], big))} levels)")
+    print(f"default_p50_s_1280x720: {big_p50:.3f}")
     print(f"default_p50_s_per_frame: {results['default']:.3f}")
 
 

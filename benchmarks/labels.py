@@ -8,7 +8,8 @@ against the GT the learner never sees. The same views are also filtered by the c
 consistency check (labeling.cross_view, whatever its default) and scored again, so the
 ``cross_view_*`` lines compare the two on identical interactions.
 
-    .venv/bin/python benchmarks/labels.py [--quick] [--n N] [--seed S]
+    .venv/bin/python benchmarks/labels.py [--quick] [--n N] [--seed S] [--set KEY=VALUE ...]
+      (e.g. --set arena.objects.sizes.mode=real --set arena.cameras.vary.enabled=true)
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--arena", choices=("default", "procedural"), default="default",
                     help="procedural: the generated patterns and primitives (the arena before photographs)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a configuration override (repeatable), e.g. arena.objects.sizes.mode=real")
     args = ap.parse_args()
     n = 4 if args.quick else args.n
 
@@ -46,8 +49,10 @@ def main() -> int:
     from seg_by_interaction.types import Pose2D
 
     from seg_by_interaction.sim.presets import arena_overrides
+    from seg_by_interaction.config import parse_override
     cfg = load_config(overrides={"labeling.pair1_negatives": True, "labeling.cross_view.enabled": False,
-                                 **arena_overrides(args.arena)})
+                                 **arena_overrides(args.arena),
+                                 **dict(parse_override(o) for o in args.set)})
     rng = np.random.default_rng(args.seed)
     arena = Arena(cfg, seed=args.seed, split="train")
     robot = SimRobot(arena)
@@ -55,9 +60,12 @@ def main() -> int:
     margin = 0.1 * min(x1 - x0, y1 - y0)
     checked, rejected = [], []
     results, label_s, n_views, lifted, attempted = [], 0.0, 0, 0, 0
+    by_size = {False: [0, 0], True: [0, 0]}   # jaws-sized / larger targets: [attempts, lifted]
+    quality_by_size = {False: [], True: []}   # their views' label quality
     t_start = time.perf_counter()
     for i in range(n):
         if i % int(cfg["arena"]["reset_every"]) == 0 or not arena.object_ids():
+            arena.set_background(None)        # (a new camera rig too, with arena.cameras.vary)
             arena.reset_scene()
         before = arena.render(include_ground_truth=True)
         cam = int(rng.integers(len(before.images)))
@@ -77,6 +85,9 @@ def main() -> int:
         if out.outcome != OUTCOME_PLACED or out.held_result is None:
             continue
         lifted += int(out.object_in_gripper)
+        big = float(max(arena.object_extents(target)[:2])) > float(cfg["robot"]["sim"]["jaw_open"])
+        by_size[big][0] += 1
+        by_size[big][1] += int(out.extra.get("held_object_id") == target)
         held = out.held_result
         after = arena.render(include_ground_truth=True)
         t0 = time.perf_counter()
@@ -88,12 +99,20 @@ def main() -> int:
             gt_l = (before if v.pair == PAIR_PICK else after).gt_instances[v.camera]
             q = assess_view(v.mask, gt_l, held.gt_instances[v.camera], v.pick_px, cfg)
             results.append(q)
+            quality_by_size[big].append(q)
             (checked if id(v) in kept else rejected).append(q)
     arena.close()
 
     s = summarize(results)
     print(f"interactions: {attempted}")
     print(f"lift_rate: {lifted / max(1, attempted):.3f}")
+    for big, name in ((False, "fits_jaws"), (True, "wider_than_jaws")):
+        n_try, n_lift = by_size[big]
+        print(f"target_lift_rate_{name}: {n_lift / max(1, n_try):.3f} ({n_try} targets)")
+        q = summarize(quality_by_size[big]) if quality_by_size[big] else None
+        if q is not None:
+            print(f"mean_iou_{name}: {q['mean_iou']:.3f}")
+            print(f"false_negative_rate_{name}: {q['false_negative_rate']:.3f}")
     print(f"views: {s['views']}")
     print(f"views_object_moved: {s['truth_positive']}")
     print(f"labels_positive: {s['labels']}")

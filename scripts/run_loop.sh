@@ -25,9 +25,11 @@ echo "[main] run folder: $RUN_DIR  (interactions: $INTERACTIONS, preset: $PRESET
 "$PY" -m seg_by_interaction.ros.preflight --preset "$PRESET" --data-dir "$RUN_DIR" \
   --interactions "$INTERACTIONS" --lock --owner-pid $$ >/dev/null
 
-echo "[main] 1/4 held-out test scenes (rendered once, then reused)"
+echo "[main] 1/4 held-out test scenes and the out-of-arena set (rendered once, then reused)"
 EVAL_JSON=$("$PY" -m seg_by_interaction.experiments --preset "$PRESET" eval-set \
   --out "$ROOT/results/eval_sets" --split test --per-background "$EVAL_PER_BACKGROUND" | tail -n1)
+OOA_JSON=$("$PY" -m seg_by_interaction.experiments --preset "$PRESET" eval-set \
+  --out "$ROOT/results/eval_sets" --out-of-arena | tail -n1)
 
 echo "[main] 2/4 passive bootstrap: masks from watching random pushes, pre-training v1 (paper 4.3)"
 "$PY" -m seg_by_interaction.experiments --preset "$PRESET" passive --data-dir "$RUN_DIR" --seed "$SEED" \
@@ -44,6 +46,7 @@ LOOP_SECONDS=$(( $(date +%s) - START ))
 
 echo "[main] 4/4 evaluation and report"
 "$PY" -m seg_by_interaction.experiments --preset "$PRESET" loop-report --data-dir "$RUN_DIR" \
-  --eval-json "$EVAL_JSON" --out "$RUN_DIR/report" --seed "$SEED" --loop-seconds "$LOOP_SECONDS" \
+  --eval-json "$EVAL_JSON" --ooa-json "$OOA_JSON" --out "$RUN_DIR/report" --seed "$SEED" \
+  --loop-seconds "$LOOP_SECONDS" \
   --command "scripts/run_loop.sh $INTERACTIONS"
 echo "[main] done: $RUN_DIR/report/report.md"

@@ -111,6 +111,24 @@ echo "$DEVEL_PY" > "$SITE/seg_by_interaction_devel.pth"
 "$VENV/bin/python" -c 'import seg_by_interaction.msg, seg_by_interaction.srv, seg_by_interaction.msg._PickPlaceAction' \
   || { echo "[setup] generated messages do not import"; exit 1; }
 # ---------------------------------------------------------------- 5. arena assets
+# Sweet Home 3D's texture catalog (training surfaces) lives in the application's jar: the
+# Debian package is downloaded and unpacked, not installed (it would pull in Java).
+ASSET_CACHE="${SBI_ASSET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/seg_by_interaction/assets}"
+SH3D_DIR="$(dirname "$ASSET_CACHE")/sources/sweethome3d"
+if [ ! -s "$SH3D_DIR/sweethome3d.jar" ]; then
+  say "fetching Sweet Home 3D's texture catalog (Debian package sweethome3d, unpacked only)"
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && apt-get download sweethome3d >/dev/null 2>&1); then
+    $SUDO apt-get update -qq
+    (cd "$tmp" && apt-get download sweethome3d >/dev/null) \
+      || { rm -rf "$tmp"; echo "[setup] apt-get download sweethome3d failed"; exit 1; }
+  fi
+  dpkg-deb -x "$tmp"/sweethome3d_*.deb "$tmp/x"
+  mkdir -p "$SH3D_DIR"
+  cp "$tmp/x/usr/share/sweethome3d/sweethome3d.jar" "$SH3D_DIR/sweethome3d.jar.part"
+  mv "$SH3D_DIR/sweethome3d.jar.part" "$SH3D_DIR/sweethome3d.jar"
+  rm -rf "$tmp"
+fi
 # Cached by a key over the builder, its settings and the sources: seconds when present,
 # ~1 min the first time (decimation, convex decomposition, a render check per model).
 "$VENV/bin/python" -m seg_by_interaction.sim.assets build \

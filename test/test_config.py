@@ -54,9 +54,9 @@ def test_every_bad_value_is_listed_at_once(tmp_path):
 
 def test_what_presets_may_legitimately_set():
     # ints where floats are expected, and the exponent form YAML reads as a float
-    cfg = load_config(overrides={"inference.input_scale": 2, "training.grad_clip": 40,
+    cfg = load_config(overrides={"inference.min_object_px": 24, "training.grad_clip": 40,
                                  "training.lr_steps": [[0, 1.0e-3], [100, 1]]})
-    assert cfg["inference"]["input_scale"] == 2
+    assert cfg["inference"]["min_object_px"] == 24
     # null where the default is null, or where the key allows it ("all")
     load_config(overrides={"study.budgets.cpu.eval_backgrounds": None,
                            "study.budgets.tiny.eval_backgrounds": None})

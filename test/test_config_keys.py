@@ -26,6 +26,8 @@ DYNAMIC = {
     "rearrangement.rejection_threshold",
     # per-split counts, indexed by the split's name (evaluation/eval_set.py)
     "arena.eval_images_per_background",
+    # size bins are iterated by name (evaluation/metrics.py size_binned_ap)
+    "evaluation.size_bins",
 }
 
 

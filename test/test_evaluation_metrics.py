@@ -187,3 +187,31 @@ def test_bad_inputs_are_rejected_with_clear_errors():
         mask_ap([good], [np.zeros((0, H, W), bool)], 0.5, "voc07")
     with pytest.raises(ValueError, match="iou_threshold"):
         mask_ap([good], gt, 1.5, "voc07")
+
+
+def test_size_binned_ap_ignores_objects_of_other_sizes():
+    """Per-size AP as COCO's area ranges: a bin scores only its objects; a prediction on an
+    object of another size counts neither way; checked against pycocotools for "coco"."""
+    from seg_by_interaction.evaluation.metrics import encode_set, size_binned_ap
+    h, w = 60, 80
+    small = np.zeros((h, w), bool)
+    small[2:8, 2:8] = True                    # 36 px
+    big = np.zeros((h, w), bool)
+    big[20:50, 20:60] = True                  # 1200 px
+    gt = [np.stack([small, big])]
+    bins = {"small": [0, 100], "large": [100, 1e10]}
+    # found the big object only, and one false positive that is large
+    fp = np.zeros((h, w), bool)
+    fp[50:60, 0:30] = True                    # 300 px, no object there
+    preds = [(np.stack([big, fp]), np.array([0.9, 0.8]))]
+    enc = encode_set(preds, gt)
+    for protocol in ("voc07", "coco"):
+        ap = size_binned_ap(enc, [0.5], protocol, bins)
+        assert ap["small"][0] == pytest.approx(0.0)
+        assert ap["large"][0] == pytest.approx(1.0)       # the FP ranks below the hit
+    # the small object found too: its bin is perfect, the big object's prediction is ignored there
+    preds = [(np.stack([big, small]), np.array([0.9, 0.8]))]
+    enc = encode_set(preds, gt)
+    assert size_binned_ap(enc, [0.5], "voc07", bins)["small"][0] == pytest.approx(1.0)
+    empty = {"huge": [1e6, 1e10]}
+    assert np.isnan(size_binned_ap(enc, [0.5], "voc07", empty)["huge"][0])

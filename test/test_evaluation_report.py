@@ -74,7 +74,8 @@ def test_missing_parts_say_not_run_and_json_round_trip(tmp_path):
     assert loaded["table"]["bottom_up"]["runs"][0]["ap"]["voc07"]["0.3"] == 0.25
     assert main([str(path), str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "report.md").read_text()
-    assert text.count("_not run_") == 6  # curves, PR, recall, generalisation, qualitative, wall clock
+    # per-size table, curves, PR, recall, generalisation, qualitative, wall clock
+    assert text.count("_not run_") == 7
     assert not list((tmp_path / "out").glob("*.png"))
 
 

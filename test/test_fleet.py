@@ -24,7 +24,7 @@ def fleet_run(ros_master, tmp_path_factory):
     preset.write_text(yaml.safe_dump({
         "base": "default",
         "training": {"update_every": 4, "steps_per_update": 2, "batch_size": 4},
-        "inference": {"num_scales": 2, "mask_top_k": 10}}))
+        "inference": {"max_levels": 2, "mask_top_k": 10}}))
     data, bag = tmp / "data", tmp / "interactions.bag"
     ros_home = tmp / "ros_home"   # this launch's node logs only
     env = {**ros_master.env, "ROS_HOME": str(ros_home)}

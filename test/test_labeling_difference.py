@@ -118,18 +118,24 @@ def test_two_touching_objects_only_the_moved_one():
     assert (mask & neighbour).sum() < 0.1 * neighbour.sum()
 
 
-def test_object_cut_by_the_window_edge():
+def test_an_object_larger_than_the_window_is_found_whole():
+    """A component cut by the window's edge is looked for again in a window twice as wide
+    (labeling.window_growth); with no growth the window cuts it, as the paper's fixed one did."""
     rng = np.random.default_rng(5)
     bg = background(rng)
     obj = ellipse((215, 175), (70, 25))                # 140 px long
     scene = paint(bg, obj, (30, 30, 30))
     window = 100
-    mask = difference_mask(shot(scene, rng), shot(bg, rng), (215, 175), LAB, window=window)
+    a, b = shot(scene, rng), shot(bg, rng)
+    fixed = dict(LAB, window_growth=0)
+    mask = difference_mask(a, b, (215, 175), fixed, window=window)
     assert mask is not None
     inside = np.zeros_like(obj)
     inside[125:225, 165:265] = True
     assert not (mask & ~inside).any()
     assert iou(mask, obj & inside) > 0.85
+    grown = difference_mask(a, b, (215, 175), LAB, window=window)
+    assert LAB["window_growth"] >= 1 and iou(grown, obj) > 0.85
 
 
 def test_pick_near_the_image_border():

@@ -39,8 +39,9 @@ def test_collect_passive_fills_the_store_from_arena_pushes(tmp_path, monkeypatch
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.labeling import passive
     from seg_by_interaction.sim.arena import Arena
+    from seg_by_interaction.sim.presets import STANDARD
     from seg_by_interaction.sim.robot import SimRobot
-    cfg = load_config(overrides={"passive.blocks": 1, "passive.pushes_per_block": 6})
+    cfg = load_config(overrides={"passive.blocks": 1, "passive.pushes_per_block": 6, **STANDARD})
     yielded = {}
     real = passive.passive_examples
 
@@ -87,7 +88,8 @@ def test_passive_masks_cover_the_objects_that_moved():
     from seg_by_interaction.labeling.passive import passive_examples
     from seg_by_interaction.sim.arena import Arena
     from seg_by_interaction.sim.robot import SimRobot
-    cfg = load_config(overrides={"passive.blocks": 1, "passive.pushes_per_block": 6})
+    from seg_by_interaction.sim.presets import STANDARD
+    cfg = load_config(overrides={"passive.blocks": 1, "passive.pushes_per_block": 6, **STANDARD})
     with Arena(cfg, seed=5) as arena:
         truth, render = [], arena.render
 

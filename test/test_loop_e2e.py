@@ -23,7 +23,7 @@ def tiny_preset(path: Path) -> Path:
         "arena": {"reset_every": 3, "background_every": 4},
         "training": {"update_every": 6, "steps_per_update": 2, "batch_size": 4,
                      "pretrain_steps": 2},
-        "inference": {"num_scales": 2, "mask_top_k": 10},
+        "inference": {"max_levels": 2, "mask_top_k": 10},
     }))
     return path
 

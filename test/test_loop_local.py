@@ -44,7 +44,7 @@ def test_local_session_collects_labels_trains_and_resumes(tmp_path):
     cfg = load_config(overrides={
         "passive.blocks": 1, "passive.pushes_per_block": 4, "training.update_every": 6,
         "training.steps_per_update": 2, "training.pretrain_steps": 2, "training.batch_size": 4,
-        "arena.reset_every": 2, "inference.num_scales": 2})
+        "arena.reset_every": 2, "inference.max_levels": 2})
     updates = []
     stats = run_session(cfg, tmp_path, 4, seed=1, progress=False,
                         on_update=lambda v, n, ck: updates.append((v, n)))

@@ -137,10 +137,16 @@ def test_reset_arena(ros_node, arena_node):
     before = _ground_truth()
     assert before.max() > 0
     assert (_ground_truth() == before).all()            # nothing moved: the same instances
+    first = capture(include_ground_truth=False).frames
     resp = reset(sweep=False, new_scene=True, background=-2)
     assert resp.success and "new scene" in resp.message
     after = _ground_truth()
-    assert after.max() > 0 and (after != before).mean() > 0.001   # other objects, elsewhere
+    # other objects, elsewhere, and (arena.cameras.vary) seen by cameras that moved
+    assert after.max() > 0 and (after.shape != before.shape or (after != before).mean() > 0.001)
+    moved = capture(include_ground_truth=False).frames
+    assert moved.camera_info[0].P != first.camera_info[0].P
+    for img, info in zip(moved.images, moved.camera_info):   # each shot's own camera models
+        assert (img.width, img.height) == (info.width, info.height)
     assert reset(sweep=True, new_scene=False, background=-1).success
     assert not reset(sweep=False, new_scene=False, background=9999).success
     assert not reset(sweep=False, new_scene=False, background=-7).success

@@ -53,11 +53,11 @@ def test_segment_validates_input_and_returns_full_resolution():
                 np.zeros((10, 10, 4), np.uint8), np.zeros((10, 10, 3), np.float32), [1, 2]]:
         with pytest.raises(ValueError):
             seg.segment(bad)
-    img = np.random.default_rng(0).integers(0, 255, (37, 53, 3), dtype=np.uint8)
+    img = np.random.default_rng(0).integers(0, 255, (97, 133, 3), dtype=np.uint8)
     hyps = seg.segment(img, min_score=0.0)
     assert len(hyps) >= 2  # the seeded untrained model finds two here: the checks below run
     for h in hyps:
-        assert h.mask.shape == (37, 53) and h.mask.dtype == bool and h.mask.any()
+        assert h.mask.shape == (97, 133) and h.mask.dtype == bool and h.mask.any()
     assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
 
 
@@ -196,8 +196,9 @@ def test_dense_inference_cuts_each_windows_own_stride2_features():
     the crop's edge (where the window alone sees zero padding, the frame its neighbours)
     they are the features of that window run alone, and the refined masks are the
     refiner's output on them."""
-    cfg = load_config(overrides={**REFINE, "inference.num_scales": 1, "inference.scale_log2_first": 0.0,
-                                 "inference.input_scale": 1.0, "inference.refine.enabled": False})
+    # one pyramid level at scale 1: objects of 48 px (0.5 x the 96 px window) at their trained size
+    cfg = load_config(overrides={**REFINE, "inference.max_levels": 1, "inference.min_object_px": 48.0,
+                                 "inference.refine.enabled": False})
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     for p in model.refiner.net[-1].parameters():            # a non-trivial refinement
@@ -238,3 +239,23 @@ def test_paper_preset_builds_the_full_size_network():
         score = model.scores(emb)
         mask = model.masks(emb[:, :, 0, 0])
     assert score.shape[-2:] == (1, 1) and mask.shape[-2:] == (56, 56)
+
+
+def test_the_pyramid_is_derived_from_the_frame_and_covers_24_px_to_half_the_short_side():
+    from seg_by_interaction.perception.windows import object_size_range, pyramid_scales
+    cfg = load_config()
+    for hw in ((350, 430), (720, 1280), (240, 320), (100, 2000)):
+        lo, hi = object_size_range(cfg, hw)
+        assert lo == pytest.approx(24.0) and hi == pytest.approx(0.5 * min(hw))
+        scales = pyramid_scales(cfg["inference"], cfg["model"], hw)
+        steps = np.diff(np.log2(scales))
+        assert scales == sorted(scales) and steps.max() <= 0.5 + 1e-9
+        assert np.allclose(steps, steps[0])
+    assert len(pyramid_scales(cfg["inference"], cfg["model"], (350, 430))) == 7
+    # the arena's old fixed pyramid, as config: 32-91 px, 7 levels 0.25 octave apart
+    old = dict(cfg["inference"], min_object_px=32.29, max_object_fraction=0.26094, scale_step_log2=0.25)
+    want = [1.25 * 2.0 ** (0.25 * i - 1.25) for i in range(7)]
+    assert np.allclose(pyramid_scales(old, cfg["model"], (350, 430)), want, rtol=1e-3)
+    capped = dict(cfg["inference"], max_levels=2)
+    s = pyramid_scales(capped, cfg["model"], (350, 430))
+    assert len(s) == 2 and s[0] == pytest.approx(48 / 175) and s[1] == pytest.approx(2.0)

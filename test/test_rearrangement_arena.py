@@ -21,7 +21,8 @@ SEED = 200
 
 @pytest.fixture(scope="module")
 def cfg():
-    return load_config()
+    from seg_by_interaction.sim.presets import STANDARD
+    return load_config(overrides=STANDARD)      # the paper's task: objects the jaws hold
 
 
 @pytest.fixture

@@ -94,6 +94,15 @@ RANGES: dict[str, tuple] = {
         "sensor.exposure_jitter", "sensor.read_noise", "sensor.shot_noise",
         "backgrounds.procedural", "objects.pybullet_data", "objects.procedural_per_family[]")},
     "arena.backgrounds.augment.variants": _AT_LEAST_1,
+    "arena.objects.sizes.levels": (2, None, True, True),
+    "arena.objects.sizes.fill": _UNIT_POSITIVE,
+    "arena.objects.sizes.spacing": _NON_NEGATIVE,
+    **{f"arena.cameras.vary.{k}[]": _POSITIVE for k in (
+        "distance", "height", "vertical_fov_deg", "resolution_scale")},
+    "arena.cameras.vary.yaw_jitter_deg": _NON_NEGATIVE,
+    "arena.cameras.vary.look_at_jitter": _NON_NEGATIVE,
+    "arena.assets.meshes.real_long_side[]": _POSITIVE,
+    "arena.assets.meshes.mass_real[]": _POSITIVE,
     "arena.backgrounds.augment.crop[]": _UNIT_POSITIVE,
     **{f"robot.sim.{k}": _POSITIVE for k in ("jaw_open", "speed", "free_speed",
                                              "min_move_seconds", "close_seconds")},
@@ -107,6 +116,8 @@ RANGES: dict[str, tuple] = {
         "min_pixels", "denoise_sigma", "log_offset", "open_px", "close_px", "pick_radius_px",
         "texture_sigma", "chroma_threshold", "luminance_threshold", "texture_threshold")},
     "labeling.saturation_level": (0, 255, True, True),
+    "labeling.window_growth": _NON_NEGATIVE,
+    "labeling.px_per_m_range[]": _POSITIVE,
     "labeling.hysteresis_low": _UNIT_POSITIVE,
     "labeling.quality_changed_iou": _UNIT,
     "labeling.quality_merge_fraction": _UNIT,
@@ -127,8 +138,10 @@ RANGES: dict[str, tuple] = {
         "refine_head.layers")},
     "model.pixel_std[]": _POSITIVE,
     "model.object_fraction": _UNIT_POSITIVE,
-    "inference.input_scale": _POSITIVE,
-    "inference.num_scales": _AT_LEAST_1,
+    "inference.min_object_px": _POSITIVE,
+    "inference.max_object_fraction": _UNIT_POSITIVE,
+    "inference.scale_step_log2": _POSITIVE,
+    "inference.max_levels": _NON_NEGATIVE,
     "inference.pad_fraction": _NON_NEGATIVE,
     "inference.mask_top_k": _AT_LEAST_1,
     "inference.score_threshold": _UNIT,
@@ -436,6 +449,14 @@ def validate_config(cfg: Mapping, where: str = "configuration") -> None:
     if errors:
         raise ConfigError(f"{where}: invalid value{'s' if len(errors) > 1 else ''}: "
                           + "; ".join(errors))
+
+
+def with_overrides(cfg: Mapping, overrides: Mapping[str, Any], where: str = "overrides") -> dict:
+    """A copy of a loaded configuration with ``overrides`` (dotted or nested) applied and
+    validated; unknown keys are an error."""
+    out = _deep_merge(dict(cfg), expand_dotted(overrides), strict=True)
+    validate_config(out, where=where)
+    return out
 
 
 def expand_dotted(overrides: Mapping[str, Any]) -> dict:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.metrics import (
     PROTOCOLS, EncodedSet, average_precision, curve_from_encoded, decode_masks,
-    encode_masks, recall_at_precision_from_encoded)
+    encode_masks, recall_at_precision_from_encoded, size_binned_ap)
 from seg_by_interaction.types import Hypothesis
 
 Segmenter = Callable[[np.ndarray], Sequence[Hypothesis]]
@@ -36,6 +36,7 @@ class MethodEvaluation:
     image_ids: list[int]
     seconds: float                       # wall clock of segmentation + scoring
     coco_max_dets: tuple[int, ...]
+    ap_by_size: dict | None = None       # protocol -> size bin -> threshold key -> AP (NaN: no object)
 
     def predictions(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Image ``index``'s predictions decoded: (bool masks [N, H, W], scores [N])."""
@@ -97,8 +98,12 @@ def evaluate_segmenter(segment: Segmenter, eval_set: EvalSet, cfg: dict,
         pred_scores.append(scores)
     encoded = EncodedSet(pred_rles, pred_scores, [im.gt_rles for im in eval_set.images],
                          [(im.height, im.width) for im in eval_set.images])
-    ap = {protocol: dict(zip([threshold_key(t) for t in thresholds],
-                             average_precision(encoded, thresholds, protocol, coco_max_dets)))
+    keys = [threshold_key(t) for t in thresholds]
+    ap = {protocol: dict(zip(keys, average_precision(encoded, thresholds, protocol, coco_max_dets)))
           for protocol in PROTOCOLS}
+    bins = ecfg.get("size_bins") or {}
+    by_size = {protocol: {b: dict(zip(keys, v)) for b, v in
+                          size_binned_ap(encoded, thresholds, protocol, bins, coco_max_dets).items()}
+               for protocol in PROTOCOLS} if bins else None
     return MethodEvaluation(ap, encoded, [im.image_id for im in eval_set.images],
-                            time.perf_counter() - start, coco_max_dets)
+                            time.perf_counter() - start, coco_max_dets, by_size)

@@ -173,8 +173,66 @@ def voc07_average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- COCO through pycocotools
 
+def _areas(rles: Sequence[dict]) -> np.ndarray:
+    return np.asarray(mask_utils.area(list(rles)), float) if len(rles) else np.zeros(0)
+
+
+def voc07_binned_ap(encoded: EncodedSet, iou_threshold: float, area_range, ious=None) -> float:
+    """The authors' AP restricted to objects whose area lies in ``area_range`` [lo, hi), with
+    COCO's rule for the rest: a prediction matching an object outside the range is neither a
+    true nor a false positive, an unmatched prediction outside the range is not counted.
+    NaN when no object lies in the range."""
+    lo, hi = (float(v) for v in area_range)
+    ious = encoded.ious() if ious is None else ious
+    gt_in = [(a >= lo) & (a < hi) for a in (_areas(g) for g in encoded.gt_rles)]
+    pred_in = [(a >= lo) & (a < hi) for a in (_areas(p) for p in encoded.pred_rles)]
+    n_gt = int(sum(g.sum() for g in gt_in))
+    if n_gt == 0:
+        return float("nan")
+    image_of = np.concatenate([np.full(len(sc), i) for i, sc in enumerate(encoded.pred_scores)]
+                              or [np.zeros(0, int)])
+    index_in = np.concatenate([np.arange(len(sc)) for sc in encoded.pred_scores] or [np.zeros(0, int)])
+    flat = np.concatenate(list(encoded.pred_scores) or [np.zeros(0)])
+    matched = [np.zeros(len(g), bool) for g in gt_in]
+    flags = []                                   # True = TP, False = FP, in rank order; ignored left out
+    for k in np.argsort(-flat, kind="stable"):
+        img, det = image_of[k], index_in[k]
+        row = np.where(matched[img], -1.0, ious[img][det])
+        if row.size and row.max() > iou_threshold:
+            j = int(np.argmax(row))
+            matched[img][j] = True
+            if gt_in[img][j]:
+                flags.append(True)
+        elif pred_in[img][det]:
+            flags.append(False)
+    is_tp = np.asarray(flags, bool)
+    tp, fp = np.cumsum(is_tp), np.cumsum(~is_tp)
+    return voc07_average_precision(tp / np.maximum(tp + fp, 1), tp / n_gt) if len(is_tp) else 0.0
+
+
+def size_binned_ap(encoded: EncodedSet, thresholds: Sequence[float], protocol: str, bins: dict,
+                   coco_max_dets: Sequence[int] = DEFAULT_COCO_MAX_DETS) -> dict[str, list[float]]:
+    """{bin: [AP at each threshold]} for ``bins`` = {name: [lo, hi)} object areas (frame px):
+    the objects outside a bin are ignored as COCO's area ranges do (``voc07_binned_ap``;
+    pycocotools' own areaRng for "coco"). NaN where a bin holds no object."""
+    _check_protocol(protocol)
+    names = list(bins)
+    if sum(len(sc) for sc in encoded.pred_scores) == 0:
+        areas = np.concatenate([_areas(g) for g in encoded.gt_rles] or [np.zeros(0)])
+        held = {b: bool(np.any((areas >= float(bins[b][0])) & (areas < float(bins[b][1])))) for b in names}
+        return {b: [0.0 if held[b] else float("nan") for _ in thresholds] for b in names}
+    if protocol == "voc07":
+        ious = encoded.ious()
+        return {b: [voc07_binned_ap(encoded, t, bins[b], ious) for t in thresholds] for b in names}
+    ev = _coco_eval(encoded, thresholds, coco_max_dets, area_ranges=[bins[b] for b in names])
+    out = {}
+    for a, b in enumerate(names):
+        out[b] = _coco_ap_from_precision(ev.eval["precision"][:, :, 0, a, -1])
+    return out
+
+
 def _coco_eval(encoded: EncodedSet, thresholds: Sequence[float],
-               max_dets: Sequence[int]) -> COCOeval:
+               max_dets: Sequence[int], area_ranges=None) -> COCOeval:
     images, gt_anns, dt_anns = [], [], []
     for i, (h, w) in enumerate(encoded.image_hw):
         images.append({"id": i + 1, "height": h, "width": w})
@@ -195,8 +253,8 @@ def _coco_eval(encoded: EncodedSet, thresholds: Sequence[float],
         ev.params.useCats = 0
         ev.params.iouThrs = np.asarray(thresholds, dtype=np.float64)
         ev.params.maxDets = list(max_dets)
-        ev.params.areaRng = [[0.0, 1e10]]
-        ev.params.areaRngLbl = ["all"]
+        ev.params.areaRng = [[float(lo), float(hi)] for lo, hi in (area_ranges or [[0.0, 1e10]])]
+        ev.params.areaRngLbl = [f"a{k}" for k in range(len(ev.params.areaRng))]
         ev.evaluate()
         ev.accumulate()
     return ev

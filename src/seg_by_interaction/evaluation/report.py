@@ -9,7 +9,7 @@ Every part is optional: what is missing is shown as "not run", never invented.
 Schema (AP values are fractions in [0, 1]; thresholds are string keys, "0.3"):
 
     AP     = {"voc07": {"0.3": float, "0.5": float}, "coco": {"0.3": ..., "0.5": ...}}
-    RUN    = {"seed": int, "ap": AP}
+    RUN    = {"seed": int, "ap": AP, "ap_by_size": {protocol: {bin: {thr: float}}}}  # last optional
     results = {
       "meta": {                       # all optional
         "title": str, "command": str, "date": str, "preset": str,
@@ -25,6 +25,9 @@ Schema (AP values are fractions in [0, 1]; thresholds are string keys, "0.3"):
       "recall_at_precision": {"iou_threshold": 0.3, "precision_levels": [0.3, 0.5, 0.7],
                               "points": [{"interactions": int, "seed": int,
                                           "recall": [one per level]}]},
+      "out_of_arena": {"eval_set": str, "table": {...}, "ap_vs_interactions": {...},
+                       "size_counts": {bin: int}},   # a second set, same schema as above
+      "size_counts": {bin: int},      # objects per size bin in the main set
       "generalisation": {"row": ROW,  # which method the 2x2 analysis evaluates
                          "cells": {CELL: {"runs": [RUN, ...]}}},
       "qualitative": {"columns": [method name, ...],
@@ -57,6 +60,8 @@ from seg_by_interaction.evaluation.metrics import PROTOCOLS, encode_masks
 TABLE_ROWS = {  # key: (label, supervision)
     "bottom_up": ("Bottom-up (Felzenszwalb + grouping; GOP stand-in)", "none (bottom-up)"),
     "bottom_up_tuned": ("Bottom-up, tuned (size + edge filters)", "bottom-up + arena knowledge"),
+    "bottom_up_tuned_for_set": ("Bottom-up, tuned for this set (area filter for real sizes)",
+                                "bottom-up + this set's knowledge"),
     "gt_supervised": ("GT-supervised (same network and budget)", "arena ground-truth masks"),
     "self_sup_ce": ("Self-supervised, cross-entropy", "self-supervised"),
     "self_sup_rsl": ("Self-supervised, robust set loss", "self-supervised"),
@@ -64,7 +69,7 @@ TABLE_ROWS = {  # key: (label, supervision)
                                "self-supervised (ablation)"),
     "self_sup_human": ("Self-supervised + human (small GT set)", "semi-supervised"),
 }
-ABLATION_ROWS = {"self_sup_rsl_no_refine"}
+ABLATION_ROWS = {"self_sup_rsl_no_refine", "bottom_up_tuned_for_set"}   # listed only when run
 GENERALISATION_CELLS = {  # key: (objects, backgrounds)
     "train_objects/train_backgrounds": ("train", "train"),
     "train_objects/test_backgrounds": ("train", "test"),
@@ -83,8 +88,12 @@ DEFAULT_REPORT_CFG = {"qualitative_top_k": 5, "qualitative_min_score": 0.0, "dpi
 # ------------------------------------------------------------------ building results
 
 def run_entry(evaluation: MethodEvaluation, seed: int | None) -> dict:
-    """A RUN record ({"seed", "ap"}) from one evaluator result."""
-    return {"seed": seed, "ap": {p: dict(v) for p, v in evaluation.ap.items()}}
+    """A RUN record ({"seed", "ap"}, and "ap_by_size" when the evaluation has it)."""
+    out = {"seed": seed, "ap": {p: dict(v) for p, v in evaluation.ap.items()}}
+    if evaluation.ap_by_size:
+        out["ap_by_size"] = {p: {b: dict(v) for b, v in bins.items()}
+                             for p, bins in evaluation.ap_by_size.items()}
+    return out
 
 
 def curve_entry(evaluation: MethodEvaluation, iou_thresholds: Sequence[float]) -> dict:
@@ -201,6 +210,36 @@ def _table_md(results: dict, thresholds: list[str]) -> list[str]:
     return lines
 
 
+def _size_table_md(part: dict, thresholds: list[str]) -> list[str]:
+    """Authors' AP per object-size bin (COCO's areas) for every row that has it."""
+    table = part.get("table", {})
+    bins: list[str] = []
+    for row in table.values():
+        for run in row.get("runs", []):
+            for b in (run.get("ap_by_size") or {}).get("voc07", {}):
+                if b not in bins:
+                    bins.append(b)
+    if not bins:
+        return [f"_{NOT_RUN}_"]
+    counts = part.get("size_counts") or {}
+    head = ["method"] + [f"{b}{' (' + str(counts[b]) + ' objects)' if b in counts else ''} AP@{t}"
+                         for b in bins for t in thresholds]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key in list(TABLE_ROWS) + [k for k in table if k not in TABLE_ROWS]:
+        runs = table.get(key, {}).get("runs", [])
+        if not any(r.get("ap_by_size") for r in runs):
+            continue
+        cells = []
+        for b in bins:
+            for t in thresholds:
+                vals = [100 * v for r in runs
+                        if (v := (r.get("ap_by_size") or {}).get("voc07", {}).get(b, {}).get(t)) is not None
+                        and math.isfinite(v)]
+                cells.append(_fmt(vals) if vals else "-")
+        lines.append("| " + " | ".join([_label(key)] + cells) + " |")
+    return lines
+
+
 def _generalisation(results: dict, thresholds: list[str]):
     part = results.get("generalisation") or {}
     cells = part.get("cells") or {}
@@ -258,6 +297,23 @@ def write_report(results: dict, out_dir: str | Path, report_cfg: dict | None = N
            "unmatched ground-truth mask is strictly above t, VOC07 11-point AP; **COCO** = "
            "pycocotools COCOeval (useCats=0, IoU >= t, 101-point). Mean ± std over seeds.", ""]
     md += _table_md(results, thresholds) + [""]
+    md += ["### Per object size (authors' AP, %; COCO's areas: small < 32², medium < 96², large "
+           "above; objects of other sizes ignored)", ""]
+    md += _size_table_md(results, thresholds) + [""]
+
+    ooa = results.get("out_of_arena") or {}
+    if ooa:
+        md += ["## Out of the arena", "",
+               f"A set made to differ from training on purpose: {ooa.get('eval_set', '?')}.", ""]
+        md += _table_md(ooa, thresholds) + [""]
+        md += ["Per object size (authors' AP, %):", ""] + _size_table_md(ooa, thresholds) + [""]
+        if any((ooa.get("ap_vs_interactions") or {}).values()):
+            reference = {k: [r["ap"] for r in ooa["table"][k].get("runs", [])]
+                         for k in ("bottom_up_tuned", "bottom_up_tuned_for_set") if k in ooa.get("table", {})}
+            figures.ap_vs_interactions(ooa["ap_vs_interactions"], reference,
+                                       {k: _label(k) for k in TABLE_ROWS}, thresholds,
+                                       out_dir / "ap_vs_interactions_out_of_arena.png", dpi)
+            md += ["![AP vs interactions, out of the arena](ap_vs_interactions_out_of_arena.png)", ""]
 
     md += ["## AP vs number of interactions", ""]
     series = results.get("ap_vs_interactions") or {}

@@ -25,8 +25,11 @@ def _cfg(args) -> dict:
 
 
 def cmd_eval_set(args) -> int:
-    from seg_by_interaction.experiments.evaluate import ensure_eval_set
+    from seg_by_interaction.experiments.evaluate import ensure_eval_set, ensure_out_of_arena_set
     cfg = _cfg(args)
+    if args.out_of_arena:
+        print(ensure_out_of_arena_set(args.out, cfg))
+        return 0
     path = ensure_eval_set(args.out, cfg, split=args.split, object_split=args.objects,
                            seed=args.seed, num_backgrounds=args.backgrounds,
                            images_per_background=args.per_background)
@@ -70,7 +73,8 @@ def cmd_loop_report(args) -> int:
     cfg = _cfg(args)
     path = loop_report(args.data_dir, args.eval_json, cfg, args.out, seed=args.seed,
                        checkpoints=args.checkpoints, command=args.command or "",
-                       wall_clock={"interaction loop": args.loop_seconds} if args.loop_seconds else None)
+                       wall_clock={"interaction loop": args.loop_seconds} if args.loop_seconds else None,
+                       ooa_json=args.ooa_json)
     print(path)
     return 0
 
@@ -154,6 +158,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backgrounds", type=int, default=None)
     p.add_argument("--per-background", type=int, default=None)
+    p.add_argument("--out-of-arena", action="store_true",
+                   help="the out-of-arena set instead (evaluation.out_of_arena)")
     p.set_defaults(func=cmd_eval_set)
 
     p = sub.add_parser("passive", help="bootstrap examples from watching random pushes")
@@ -172,6 +178,8 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoints", type=int, default=5, help="checkpoints along the run to evaluate")
     p.add_argument("--command", dest="command", default="", help="the command that produced the run (for the report)")
     p.add_argument("--loop-seconds", type=float, default=None)
+    p.add_argument("--ooa-json", default=None,
+                   help="the out-of-arena set (eval-set --out-of-arena) scored beside the test split")
     p.set_defaults(func=cmd_loop_report)
 
     p = sub.add_parser("study", help="the whole study: every method, several seeds, the report")

@@ -31,6 +31,7 @@ from seg_by_interaction.config import _deep_merge, expand_dotted, validate_confi
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.report import curve_entry, run_entry, save_results, write_report
 from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure_eval_set,
+                                                     ensure_out_of_arena_set,
                                                      evaluate_checkpoint)
 from seg_by_interaction.experiments.local_loop import run_session
 from seg_by_interaction.experiments.oracle import ORACLES
@@ -199,6 +200,11 @@ def run_variant(task: dict) -> dict:
     result = {"name": name, "seed": seed, "run": run_entry(final, seed), "curve": curve,
               "pr": curve_entry(final, thresholds), "train_s": train_s,
               "eval_s": time.perf_counter() - t0 - train_s, "label_stats": _label_stats(run_dir, cfg)}
+    if task.get("ooa_json") and found:      # the final model out of the arena too
+        ooa = evaluate_checkpoint(str(found[-1][1]), cfg, EvalSet.load(task["ooa_json"]),
+                                  f"{name} out of arena", False)
+        result["ooa_run"] = run_entry(ooa, seed)
+        result["eval_s"] = time.perf_counter() - t0 - train_s
     done.write_text(json.dumps(result))
     return result
 
@@ -256,11 +262,15 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
     t_all = time.perf_counter()
     eval_json = ensure_eval_set(out / "eval_sets", cfg, str(acfg["eval_split"]), seed=int(acfg["eval_seed"]),
                                 images_per_background=int(acfg["eval_per_background"]))
+    # the out-of-arena set's twin with the eval split's objects (choices are not made on test)
+    ooa_json = ensure_out_of_arena_set(out / "eval_sets", cfg, object_split=str(acfg["eval_split"]),
+                                       seed=int(acfg["eval_seed"])) if acfg["out_of_arena"] else None
 
     def task(name: str, seed: int) -> dict:
         spec = variants[name]
         return {"cfg": variant_config(cfg, spec, seed), "spec": spec, "seed": seed, "name": name,
                 "root": str(out), "interactions": budget, "eval_json": str(eval_json),
+                "ooa_json": str(ooa_json) if ooa_json else None,
                 "curve_checkpoints": int(acfg["curve_checkpoints"]), "gt_scenes": int(acfg["gt_scenes"])}
 
     # references first (others are measured against their step counts), bootstraps once
@@ -292,6 +302,10 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
               "table": {n: {"runs": [r["run"] for r in rs]} for n, rs in by_name.items()},
               "ap_vs_interactions": {n: [p for r in rs for p in r["curve"]] for n, rs in by_name.items()},
               "pr_curves": {n: rs[0]["pr"] for n, rs in by_name.items()}}
+    if ooa_json:
+        report["out_of_arena"] = {
+            "eval_set": f"{ooa_json} ({len(EvalSet.load(ooa_json))} images; the eval split's objects)",
+            "table": {n: {"runs": [r["ooa_run"] for r in rs if "ooa_run" in r]} for n, rs in by_name.items()}}
     clock = {f"{r['name']} seed {r['seed']}": r["train_s"] + r["eval_s"] for r in results}
     clock["total"] = time.perf_counter() - t_all
     report["meta"]["wall_clock_s"] = clock

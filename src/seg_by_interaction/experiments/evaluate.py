@@ -72,17 +72,57 @@ def evaluate_bottom_up(cfg: dict, eval_set: EvalSet, tuned: bool,
 
 
 def add_bottom_up_rows(results: dict, cfg: dict, eval_set: EvalSet, thresholds,
-                       progress: bool = True) -> dict:
+                       progress: bool = True, tuned_area_fraction: Optional[float] = None) -> dict:
     """Evaluate both bottom-up baselines into ``results`` (table + PR curves); returns
-    {row: MethodEvaluation} for the qualitative grid."""
+    {row: MethodEvaluation} for the qualitative grid. ``tuned_area_fraction``: a third row,
+    the tuned baseline with this largest-proposal filter (a set whose objects are larger
+    than the arena's)."""
+    from seg_by_interaction.config import with_overrides
     from seg_by_interaction.evaluation.report import curve_entry, run_entry
     evaluations = {}
-    for key, tuned in (("bottom_up", False), ("bottom_up_tuned", True)):
-        ev = evaluate_bottom_up(cfg, eval_set, tuned, progress)
+    rows = [("bottom_up", False, cfg), ("bottom_up_tuned", True, cfg)]
+    if tuned_area_fraction is not None:
+        rows.append(("bottom_up_tuned_for_set", True, with_overrides(
+            cfg, {"evaluation.bottom_up.tuned.max_area_fraction": float(tuned_area_fraction)})))
+    for key, tuned, row_cfg in rows:
+        ev = evaluate_bottom_up(row_cfg, eval_set, tuned, progress)
         results["table"][key] = {"runs": [run_entry(ev, None)]}
-        results["pr_curves"][key] = curve_entry(ev, thresholds)
+        results.setdefault("pr_curves", {})[key] = curve_entry(ev, thresholds)
         evaluations[key] = ev
     return evaluations
+
+
+def size_counts(eval_set: EvalSet, bins: dict) -> dict:
+    """Ground-truth objects per size bin (frame px areas)."""
+    from pycocotools import mask as mask_utils
+    areas = [float(a) for im in eval_set.images for a in (mask_utils.area(im.gt_rles) if im.gt_rles else [])]
+    return {b: int(sum(float(lo) <= a < float(hi) for a in areas)) for b, (lo, hi) in bins.items()}
+
+
+def ensure_out_of_arena_set(root: str | Path, cfg: dict, object_split: Optional[str] = None,
+                            seed: Optional[int] = None) -> Path:
+    """The out-of-arena set's COCO json (evaluation.out_of_arena), rendered once per settings.
+    ``object_split``/``seed`` override the section's (the ablations' val-object twin)."""
+    import hashlib
+    from seg_by_interaction.config import with_overrides
+    from seg_by_interaction.sim.datasets import generate_out_of_arena_set
+    if object_split is not None or seed is not None:
+        cfg = with_overrides(cfg, {k: v for k, v in (
+            ("evaluation.out_of_arena.object_split", object_split),
+            ("evaluation.out_of_arena.seed", seed)) if v is not None})
+    ocfg = cfg["evaluation"]["out_of_arena"]
+    params = {"out_of_arena": ocfg, "train_cameras": cfg["arena"]["cameras"]["vary"],
+              "library_seed": cfg["arena"]["library_seed"], "assets": cfg["arena"]["assets"]["meshes"]}
+    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    out = Path(root) / (f"out_of_arena_{ocfg['object_split']}_{ocfg['images']}img_seed{ocfg['seed']}"
+                        f"_{key}")
+    marker, stamp = out / "annotations.json", out / "params.json"
+    if marker.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == json.loads(
+            json.dumps(params, default=str)):
+        return marker
+    path = generate_out_of_arena_set(out, cfg)
+    stamp.write_text(json.dumps(params, default=str))
+    return path
 
 
 def checkpoint_progress(path: str | Path) -> dict:

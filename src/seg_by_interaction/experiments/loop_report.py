@@ -18,7 +18,7 @@ from seg_by_interaction.evaluation.metrics import decode_masks
 from seg_by_interaction.evaluation.report import (curve_entry, qualitative_example,
                                                   run_entry, save_results, write_report)
 from seg_by_interaction.experiments.evaluate import (add_bottom_up_rows, checkpoint_progress,
-                                                     evaluate_checkpoints)
+                                                     evaluate_checkpoints, size_counts)
 from seg_by_interaction.training.online import list_checkpoints
 
 
@@ -42,9 +42,12 @@ def qualitative_rows(eval_set: EvalSet, evaluations: dict, count: int, top_k: in
 
 def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: str | Path,
                 seed: int = 0, checkpoints: int = 5, command: str = "",
-                wall_clock: Optional[dict] = None, progress: bool = True) -> Path:
+                wall_clock: Optional[dict] = None, progress: bool = True,
+                ooa_json: Optional[str | Path] = None) -> Path:
+    """``ooa_json``: the out-of-arena set, scored beside the test split at every checkpoint."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     eval_set = EvalSet.load(eval_json)   # before any folder is made: a bad path leaves nothing
+    ooa_set = EvalSet.load(ooa_json) if ooa_json else None
     out_dir.mkdir(parents=True, exist_ok=True)
     thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
     rcfg = cfg["evaluation"]
@@ -67,7 +70,17 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
             f"Interaction loop: {rate[0]} interactions in {rate[1]:.0f} s = {rate[2]:.1f} per "
             "minute, trainer on, start-up included (every node through ROS).")
         results["meta"]["interactions_per_min"] = rate[2]
+    bins = rcfg.get("size_bins") or {}
+    results["size_counts"] = size_counts(eval_set, bins)
     evaluations = add_bottom_up_rows(results, cfg, eval_set, thresholds, progress)
+    ooa: dict = {}
+    if ooa_set is not None:
+        ooa = {"eval_set": f"{ooa_json} ({len(ooa_set)} images)", "table": {},
+               "ap_vs_interactions": {}, "size_counts": size_counts(ooa_set, bins)}
+        add_bottom_up_rows(ooa, cfg, ooa_set, thresholds, progress,
+                           tuned_area_fraction=rcfg["out_of_arena"]["bottom_up_max_area_fraction"])
+        ooa.pop("pr_curves", None)
+        results["out_of_arena"] = ooa
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
     curve, recall_points = [], []
@@ -78,7 +91,22 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
     tasks += [(str(path), cfg, str(eval_json), f"model v{version}") for version, path in chosen]
     if refine_ablation:
         tasks.append((str(chosen[-1][1]), raw, str(eval_json), "no superpixel snapping"))
-    evals = evaluate_checkpoints(tasks, int(rcfg["report"]["jobs"]), progress)
+    n_main = len(tasks)
+    if ooa_set is not None:             # the same models on the out-of-arena set, along the curve
+        tasks.append((None, cfg, str(ooa_json), "untrained model (out of arena)"))
+        tasks += [(str(path), cfg, str(ooa_json), f"model v{version} (out of arena)")
+                  for version, path in chosen]
+    all_evals = evaluate_checkpoints(tasks, int(rcfg["report"]["jobs"]), progress)
+    evals, ooa_evals = all_evals[:n_main], all_evals[n_main:]
+    if ooa_evals:
+        ooa_curve = [{"interactions": 0, "seed": seed, "ap": run_entry(ooa_evals[0], seed)["ap"],
+                      "version": 0}]
+        for (version, path), ev in zip(chosen, ooa_evals[1:]):
+            ooa_curve.append({"interactions": checkpoint_progress(path)["interactions_seen"],
+                              "seed": seed, "ap": run_entry(ev, seed)["ap"], "version": version})
+        ooa["ap_vs_interactions"]["self_sup_rsl"] = ooa_curve
+        if chosen:
+            ooa["table"]["self_sup_rsl"] = {"runs": [run_entry(ooa_evals[-1], seed)]}
     untrained = evals[0]
     curve.append({"interactions": 0, "seed": seed, "ap": run_entry(untrained, seed)["ap"],
                   "version": 0})

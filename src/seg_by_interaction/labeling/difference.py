@@ -142,7 +142,9 @@ def difference_mask(before: np.ndarray, after: np.ndarray, pick_px, cfg: Mapping
     ``window`` square around the pick is compared; the kept component is the one under
     the pick (or the nearest within ``pick_radius_px``); it must have more than
     ``min_pixels`` pixels to count as an object. ``window`` and ``min_pixels`` are
-    ``labeling.window`` / ``labeling.min_pixels`` unless given here.
+    ``labeling.window`` / ``labeling.min_pixels`` unless given here. A component cut by
+    the window's edge (an object larger than it) is looked for again in a window twice as
+    wide, up to ``labeling.window_growth`` times.
     """
     c = _labeling_cfg(cfg)
     window = int(c["window"] if window is None else window)
@@ -153,13 +155,21 @@ def difference_mask(before: np.ndarray, after: np.ndarray, pick_px, cfg: Mapping
         raise ValueError(f"before {before.shape} and after {after.shape} differ in size")
     if window < 8:
         raise ValueError(f"window must be at least 8 px, got {window}")
-    x0, y0, x1, y1 = window_bounds(before.shape[:2], pick_px, int(window))
-    changed = clean_change(change_map(before[y0:y1, x0:x1], after[y0:y1, x0:x1], c), c)
-    px = min(int(pick_px[0]) - x0, x1 - x0 - 1)
-    py = min(int(pick_px[1]) - y0, y1 - y0 - 1)
-    comp = _component_at(changed, px, py, float(c["pick_radius_px"]))
-    if comp is None or int(comp.sum()) <= int(min_pixels):
-        return None
+    h, w = before.shape[:2]
+    for _ in range(1 + int(c["window_growth"])):
+        x0, y0, x1, y1 = window_bounds(before.shape[:2], pick_px, int(window))
+        changed = clean_change(change_map(before[y0:y1, x0:x1], after[y0:y1, x0:x1], c), c)
+        px = min(int(pick_px[0]) - x0, x1 - x0 - 1)
+        py = min(int(pick_px[1]) - y0, y1 - y0 - 1)
+        comp = _component_at(changed, px, py, float(c["pick_radius_px"]))
+        if comp is None or int(comp.sum()) <= int(min_pixels):
+            return None
+        # an object bigger than the window is cut by it: look again in a window twice the side
+        cut = ((x0 > 0 and comp[:, 0].any()) or (y0 > 0 and comp[0].any())
+               or (x1 < w and comp[:, -1].any()) or (y1 < h and comp[-1].any()))
+        if not cut or (x1 - x0 >= w and y1 - y0 >= h):
+            break
+        window *= 2
     out = np.zeros(before.shape[:2], dtype=bool)
     out[y0:y1, x0:x1] = comp
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+import cv2
 import numpy as np
 
 from seg_by_interaction.labeling.consistency import reject_inconsistent
@@ -69,6 +70,36 @@ def _check_point(name: str, xy, cameras) -> None:
         raise ValueError(f"{name} point ({x:.3f}, {y:.3f}) m is outside every camera's view")
 
 
+def px_per_m(camera, xy, step: float = 0.005) -> float:
+    """Image scale at table point ``xy``: pixels per metre (square root of the plane->image
+    Jacobian's determinant)."""
+    x, y = float(xy[0]), float(xy[1])
+    p0, px, py = camera.project(np.array([[x, y], [x + step, y], [x, y + step]]))
+    return float(np.sqrt(abs(np.linalg.det(np.column_stack([px - p0, py - p0])))) / step)
+
+
+def _scaled_difference(a: np.ndarray, b: np.ndarray, point_px, camera, xy, lab) -> Optional[np.ndarray]:
+    """difference_mask, with the view first resampled into ``labeling.px_per_m_range`` when
+    its scale lies outside (a camera nearer, farther or finer than the standard rig's): the
+    labeller's pixel settings then mean the same object sizes. The mask comes back at the
+    view's own resolution."""
+    lo, hi = (float(v) for v in lab["px_per_m_range"])
+    scale = px_per_m(camera, xy)
+    f = float(np.clip(scale, lo, hi)) / scale
+    if abs(f - 1.0) < 1e-6:
+        return difference_mask(a, b, point_px, lab)
+    h, w = a.shape[:2]
+    size = (max(8, int(round(w * f))), max(8, int(round(h * f))))
+    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
+    mask = difference_mask(cv2.resize(a, size, interpolation=interp),
+                           cv2.resize(b, size, interpolation=interp),
+                           (point_px[0] * size[0] / w, point_px[1] * size[1] / h), lab)
+    if mask is None:
+        return None
+    back = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    return back if back.any() else None
+
+
 def _agrees_with_gripper(mask, held: Optional[bool], mode: str) -> bool:
     """Whether a view's label may be kept given what the gripper felt (``held``: the
     jaws stopped on something; None = unknown). ``negatives``: a view that saw nothing
@@ -109,7 +140,8 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     for cam_id, cam in enumerate(before.cameras):
         pick_px = _project(cam, pick_xy)
         if pick_px is not None:
-            mask = difference_mask(before.images[cam_id], held.images[cam_id], pick_px, lab)
+            mask = _scaled_difference(before.images[cam_id], held.images[cam_id], pick_px, cam,
+                                      pick_xy, lab)
             if _agrees_with_gripper(mask, object_in_gripper, gripper_mode):
                 views.append(LabeledView(cam_id, PAIR_PICK, before.images[cam_id], pick_px, mask,
                                          {"point_xy": [float(pick_xy[0]), float(pick_xy[1])]}))
@@ -117,7 +149,8 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
             continue
         place_px = _project(cam, place_xy)
         if place_px is not None:
-            mask = difference_mask(held.images[cam_id], after.images[cam_id], place_px, lab)
+            mask = _scaled_difference(held.images[cam_id], after.images[cam_id], place_px, cam,
+                                      place_xy, lab)
             keep = mask is not None or bool(lab["pair1_negatives"])
             if keep and _agrees_with_gripper(mask, object_in_gripper, gripper_mode):
                 views.append(LabeledView(cam_id, PAIR_PLACE, after.images[cam_id], place_px, mask,

@@ -1,4 +1,4 @@
-"""Whole-frame segmentation: dense scores over a 7-scale pyramid, the mask head on
+"""Whole-frame segmentation: dense scores over a pyramid derived from the frame, the mask head on
 the best windows only, masks pasted back to full resolution and snapped to colour
 superpixels (``inference.refine``), greedy mask NMS.
 
@@ -38,7 +38,7 @@ class Segmenter:
         self.cfg = cfg["inference"]
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        self.scales = pyramid_scales(self.cfg)
+        self.model_cfg = cfg["model"]
         self.snapper = SuperpixelSnapper(self.cfg["refine"])
         self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
         self.fill = "reflect" if isinstance(border_fill(cfg["model"]), str) else "constant"
@@ -83,18 +83,24 @@ class Segmenter:
         with torch.inference_mode():      # inference mode is per thread
             return task()
 
+    def scales(self, frame_hw) -> list[float]:
+        """This frame's pyramid (perception/windows.py pyramid_scales)."""
+        return pyramid_scales(self.cfg, self.model_cfg, frame_hw)
+
     def _dense_scores(self, image: np.ndarray, extra=()):
         """Per pyramid level: (scale, score logits [h, w], embeddings [D, h, w], the stem's
         stride-2 features [C, H/2, W/2] for the refinement head or None); then the results
         of the callables ``extra``, run alongside the levels."""
-        order = sorted(range(len(self.scales)), key=lambda i: -self.scales[i])  # largest first
-        tasks = [lambda s=self.scales[i]: self._level(image, s) for i in order]
+        scales = self.scales(image.shape[:2])
+        order = sorted(range(len(scales)), key=lambda i: -scales[i])  # largest first
+        tasks = [lambda s=scales[i]: self._level(image, s) for i in order]
         # the extra tasks go after the two largest levels: they overlap the rest
-        tasks[2:2] = list(extra)
+        at = min(2, len(tasks))
+        tasks[at:at] = list(extra)
         results = self._run_parallel(tasks)
-        extra_results = results[2:2 + len(extra)]
-        del results[2:2 + len(extra)]
-        levels = [None] * len(self.scales)
+        extra_results = results[at:at + len(extra)]
+        del results[at:at + len(extra)]
+        levels = [None] * len(scales)
         for i, level in zip(order, results):
             levels[i] = level
         return levels, extra_results

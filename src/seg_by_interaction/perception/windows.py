@@ -1,8 +1,9 @@
 """Window geometry shared by training and inference, so both see objects alike.
 
 A window is ``model.window`` pixels square, cut from the image resized by a scale
-factor. Inference resizes each frame by input_scale x 2^(step i + first); training
-resizes so an object's longer side is ``model.object_fraction`` of the window.
+factor. Inference resizes each frame to the levels of ``pyramid_scales`` (derived from
+the frame's size); training resizes so an object's longer side is
+``model.object_fraction`` of the window.
 Pixels outside the image are filled with the mean colour (0 after normalisation).
 """
 from __future__ import annotations
@@ -24,12 +25,32 @@ def check_image(image) -> np.ndarray:
     return image
 
 
-def pyramid_scales(inference_cfg: dict) -> list[float]:
-    """Total resize factors of the frame for each pyramid level (input_scale included)."""
-    first = float(inference_cfg["scale_log2_first"])
-    step = float(inference_cfg["scale_log2_step"])
-    base = float(inference_cfg["input_scale"])
-    return [base * 2.0 ** (first + step * i) for i in range(int(inference_cfg["num_scales"]))]
+def pyramid_scales(inference_cfg: dict, model_cfg: dict, frame_hw) -> list[float]:
+    """The resize factors of a frame's pyramid levels, smallest first: derived from the frame
+    and the window, so any input size is covered alike.
+
+    A window puts an object of ``model.object_fraction x model.window`` pixels at the size
+    the network learned. The largest level brings objects of ``inference.min_object_px``
+    to that size, the smallest brings objects of ``inference.max_object_fraction`` x the
+    frame's shorter side; levels are ``inference.scale_step_log2`` octaves apart (training's
+    +-``positive_scale_log2`` jitter covers what lies between), at most
+    ``inference.max_levels`` of them (0: no cap; fewer levels spread over the same range)."""
+    target = float(model_cfg["object_fraction"]) * int(model_cfg["window"])
+    short = float(min(int(frame_hw[0]), int(frame_hw[1])))
+    if short <= 0:
+        raise ValueError(f"frame size {tuple(frame_hw)} has no pixels")
+    smallest_obj = float(inference_cfg["min_object_px"])
+    largest_obj = max(smallest_obj, float(inference_cfg["max_object_fraction"]) * short)
+    hi = np.log2(target / smallest_obj)
+    lo = np.log2(target / largest_obj)
+    step = float(inference_cfg["scale_step_log2"])
+    n = int(np.ceil((hi - lo) / step - 1e-9)) + 1         # levels at most `step` apart
+    cap = int(inference_cfg["max_levels"])
+    n = min(n, cap) if cap else n
+    if n == 1 or hi - lo < 1e-9:
+        return [float(2.0 ** hi)]
+    step = (hi - lo) / (n - 1)                              # spread evenly: both ends covered
+    return [float(2.0 ** (lo + step * i)) for i in range(n)]
 
 
 def fill_colour(model_cfg: dict) -> np.ndarray:
@@ -102,9 +123,9 @@ def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,
     return win, m >= 0.5
 
 
-def object_size_range(cfg: dict) -> tuple[float, float]:
-    """Longer sides (frame pixels) of the objects the pyramid puts at the trained size;
-    the arena's objects should fall inside it."""
+def object_size_range(cfg: dict, frame_hw) -> tuple[float, float]:
+    """Longer sides (frame pixels) of the objects the pyramid puts at the trained size in a
+    frame of ``frame_hw`` (height, width): its smallest and largest object."""
     target = float(cfg["model"]["object_fraction"]) * int(cfg["model"]["window"])
-    scales = pyramid_scales(cfg["inference"])
+    scales = pyramid_scales(cfg["inference"], cfg["model"], frame_hw)
     return target / max(scales), target / min(scales)

@@ -22,6 +22,8 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from seg_by_interaction.config import with_overrides
+from seg_by_interaction.sim.presets import STANDARD
 from seg_by_interaction.rearrangement.baseline import DifferenceRearranger
 from seg_by_interaction.rearrangement.planner import Rearranger, RearrangementError
 from seg_by_interaction.rearrangement.scenes import pixel_errors, prepare_episode
@@ -108,7 +110,7 @@ def run_method(cfg: dict, spec: MethodSpec, episodes: int, seed: int, progress: 
     ec = cfg["rearrangement"]["evaluation"]
     tol = float(cfg["rearrangement"]["tolerance_px"])
     out = []
-    with Arena(cfg, seed=seed, split=ec["split"]) as arena:
+    with Arena(with_overrides(cfg, STANDARD), seed=seed, split=ec["split"]) as arena:
         robot = SimRobot(arena)
         planner = _planner(cfg, spec, arena, robot)
         for i in tqdm(range(int(episodes)), desc=spec.key, disable=not progress):

@@ -18,8 +18,8 @@ from seg_by_interaction.msg import (FrameSet, Grasp, Interaction, PickPlaceActio
                                     PickPlaceGoal)
 from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_ROBOT_ERROR,
                                                 OUTCOME_UNKNOWN, PickPlaceOutcome)
-from seg_by_interaction.ros.conversions import (frames_to_msg, hypothesis_to_msg, msg_to_frames,
-                                                msg_to_hypothesis, rgb_to_msg)
+from seg_by_interaction.ros.conversions import (camera_to_msg, frames_to_msg, hypothesis_to_msg,
+                                                msg_to_frames, msg_to_hypothesis, rgb_to_msg)
 from seg_by_interaction.srv import CaptureFrames, PlanGrasp, ResetArena, Segment
 from seg_by_interaction.types import Frames, Hypothesis, Pose2D
 
@@ -136,7 +136,9 @@ class RosLoopSteps:
         msg = hypothesis.wire
         if msg is None:
             msg = hypothesis_to_msg(hypothesis, 0, camera=camera)
-        resp = self._plan(hypothesis=msg)
+        info = (frames.wire.camera_info[camera] if frames.wire is not None
+                else camera_to_msg(frames.cameras[camera]))
+        resp = self._plan(hypothesis=msg, camera_info=info)
         if not resp.success:
             raise ValueError(resp.message)
         g = resp.grasp

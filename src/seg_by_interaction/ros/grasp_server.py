@@ -1,7 +1,8 @@
 """grasp_planner: the PlanGrasp service (PCA of the mask; paper supplementary A.2).
 
-Camera models come from the latched ``camN/camera_info`` topics, so the same node
-serves the simulated rig and a calibrated real one.
+Camera models come with the request (the frame's own, as cameras may move between
+scenes) or else from the latched ``camN/camera_info`` topics, so the same node serves
+the simulated rig and a calibrated real one.
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class GraspPlannerServer:
         out = Grasp(hypothesis_id=hyp.id, camera=hyp.camera, u=grasp.u, v=grasp.v,
                     angle=grasp.angle, width_px=grasp.width_px)
         camera = self.cameras.get(hyp.camera)
+        if req.camera_info.width > 0:         # the frame's own model (cameras move between scenes)
+            try:
+                camera = msg_to_camera(req.camera_info)
+            except (ConversionError, ValueError) as exc:
+                return PlanGraspResponse(success=False, grasp=out, message=f"camera_info: {exc}")
         if camera is None:
             return PlanGraspResponse(success=False, grasp=out,
                                      message=f"no camera model for camera {hyp.camera} yet "

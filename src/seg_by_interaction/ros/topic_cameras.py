@@ -39,9 +39,15 @@ def cameras_from_info(count: int, timeout: float,
 class TopicCameraRig(CameraRig):
     def __init__(self, cameras: list[CameraModel], slop: float, timeout: float,
                  topic_pattern: str = "cam{}/image_raw",
-                 trigger: Optional[Callable[[], float]] = None):
-        """``trigger()``: fire the cameras, return the shot's stamp (s); None: free-running."""
+                 trigger: Optional[Callable[[], float]] = None,
+                 info_pattern: Optional[str] = None):
+        """``trigger()``: fire the cameras, return the shot's stamp (s); None: free-running.
+        ``info_pattern`` (the simulated world's ``cam{}/camera_info``): follow the models the
+        cameras publish, so a set of images is paired with the models of its own shot (the
+        world's cameras move between scenes); None: ``cameras`` are fixed (a calibration)."""
         self._cameras = list(cameras)
+        self._info: list[dict[float, CameraModel]] = [dict() for _ in cameras]   # stamp -> model
+        self._follow_info = info_pattern is not None
         self.timeout = float(timeout)
         self.trigger = trigger
         self._topics = [rospy.resolve_name(topic_pattern.format(k)) for k in range(len(cameras))]
@@ -55,6 +61,36 @@ class TopicCameraRig(CameraRig):
             subs.append(sub)
         self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue_size=10, slop=slop)
         self._sync.registerCallback(self._on_set)
+        if info_pattern is not None:
+            for k in range(len(cameras)):
+                rospy.Subscriber(rospy.resolve_name(info_pattern.format(k)), CameraInfo,
+                                 self._on_info, callback_args=k, queue_size=4)
+
+    def _on_info(self, info: CameraInfo, k: int):
+        try:
+            model = msg_to_camera(info)
+        except (ValueError, TypeError) as exc:
+            rospy.logerr("camera %d: unusable camera_info: %s", k, exc)
+            return
+        with self._cond:
+            models = self._info[k]
+            models[info.header.stamp.to_sec()] = model
+            for old in sorted(models)[:-8]:       # a few recent shots are enough
+                del models[old]
+            self._cond.notify_all()
+
+    def _model(self, k: int, stamp: float) -> Optional[CameraModel]:
+        """Camera k's model for an image stamped ``stamp``: the fixed one, or (following the
+        published models) the one stamped like it; for a triggered shot None until it has
+        arrived, for free-running cameras the latest one."""
+        if not self._follow_info:
+            return self._cameras[k]
+        for t, model in self._info[k].items():
+            if abs(t - stamp) < 1e-4:
+                return model
+        if self.trigger is None:      # free-running drivers may latch one camera_info: the latest
+            return self._info[k][max(self._info[k])] if self._info[k] else self._cameras[k]
+        return None                   # the world sends each shot's models: wait for them
 
     @property
     def cameras(self) -> list[CameraModel]:
@@ -85,11 +121,22 @@ class TopicCameraRig(CameraRig):
                     raise TimeoutError(self._silence(asked))
                 self._cond.wait(left)
             stamp, images = self._latest
-        for k, (img, cam) in enumerate(zip(images, self._cameras)):
+            # the shot's camera models (sent beside its images) may come a moment later
+            while True:
+                cameras = [self._model(k, img.header.stamp.to_sec()) for k, img in enumerate(images)]
+                if all(c is not None for c in cameras):
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    missing = [self._topics[k] for k, c in enumerate(cameras) if c is None]
+                    raise TimeoutError(f"no camera_info stamped like the images of {', '.join(missing)}"
+                                       f" within {self.timeout:.1f} s")
+                self._cond.wait(left)
+        for k, (img, cam) in enumerate(zip(images, cameras)):
             if (img.width, img.height) != (cam.width, cam.height):
                 raise ValueError(f"camera {k} ({self._topics[k]}) sends {img.width}x{img.height}, "
                                  f"its model is {cam.width}x{cam.height}")
-        return Frames(images=[msg_to_rgb(i) for i in images], stamp=stamp, cameras=self._cameras)
+        return Frames(images=[msg_to_rgb(i) for i in images], stamp=stamp, cameras=cameras)
 
     def _silence(self, asked: float) -> str:
         silent = [f"{k} ({t})" for k, (t, seen) in enumerate(zip(self._topics, self._last_seen))

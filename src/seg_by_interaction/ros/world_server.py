@@ -1,7 +1,8 @@
 """The simulated world's ROS face: triggered cameras and the gripper driver.
 
-Like a Gazebo world: it publishes what sensors would (``camN/image_raw``, latched
-``camN/camera_info``) when its software trigger fires, and takes low-level commands
+Like a Gazebo world: it publishes what sensors would (``camN/image_raw`` and, latched,
+``camN/camera_info`` stamped like the shot: the cameras move with a new scene when
+arena.cameras.vary is on) when its software trigger fires, and takes low-level commands
 (``gripper_command``) from the same pick_place_server that drives a real arm. Ground
 truth goes only to ``debug/camN/instances`` (mono16, arena ids), which nothing in the
 learning path subscribes to.
@@ -58,6 +59,12 @@ class TriggeredCameras:
             frames = self.rig.capture(include_ground_truth=want_gt)
             stamp = rospy.Time.now()          # the world's clock at the shot
         self.shots += 1
+        # each shot's camera models first, with its stamp (as camera drivers send camera_info
+        # beside every image): the cameras may have moved since the last shot (a new scene)
+        for pub, camera in zip(self.info_pubs, frames.cameras):
+            info = camera_to_msg(camera)
+            info.header.stamp = stamp
+            pub.publish(info)
         for k, (pub, img) in enumerate(zip(self.image_pubs, frames.images)):
             msg = rgb_to_msg(img)
             msg.header.stamp, msg.header.frame_id = stamp, f"cam{k}"

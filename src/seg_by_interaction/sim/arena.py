@@ -22,7 +22,7 @@ import pybullet as p
 from seg_by_interaction.cameras.model import CameraModel
 from seg_by_interaction.sim.assets.loading import MeshShapeCache
 from seg_by_interaction.sim.backgrounds import SPLITS, BackgroundLibrary, augment, table_image
-from seg_by_interaction.sim.camera_layout import make_cameras
+from seg_by_interaction.sim.camera_layout import RigSpec, make_cameras, sample_rig, standard_rig
 from seg_by_interaction.sim.fork_map import fork_map
 from seg_by_interaction.sim.gripper import FloatingGripper
 from seg_by_interaction.sim.objects import ObjectLibrary, ObjectSpec, object_texture, spawn
@@ -45,6 +45,8 @@ class Arena:
         self.rng = np.random.default_rng((self.seed, 11))        # scenes, placements, backgrounds
         self.light_rng = np.random.default_rng((self.seed, 12))  # lighting jitter per render
         self.noise_rng = np.random.default_rng((self.seed, 13))  # exposure and sensor noise per shot
+        self.rig_rng = np.random.default_rng((self.seed, 14))    # camera rigs (arena.cameras.vary)
+        self.size_rng = np.random.default_rng((self.seed, 15))   # object sizes (arena.objects.sizes)
         self._noise_bank: Optional[np.ndarray] = None
         self.render_fallbacks = 0      # shares a forked renderer failed and this process redid
         self.backgrounds = BackgroundLibrary(cfg)
@@ -58,10 +60,13 @@ class Arena:
         p.setPhysicsEngineParameter(numSolverIterations=int(self.a["solver_iterations"]),
                                     deterministicOverlappingPairs=1, physicsClientId=self.cid)
         p.setGravity(0, 0, float(self.a["gravity"]), physicsClientId=self.cid)
-        self._sim_cameras = make_cameras(cfg)
+        self.rig = standard_rig(cfg)
+        self._sim_cameras = make_cameras(cfg, self.rig)
+        self.vary_cameras = bool(cfg["arena"]["cameras"]["vary"]["enabled"])
         self._build_table()
         self.gripper = FloatingGripper(self.cid, cfg, list(map(float, self.r["home_position"])))
         self._bodies: dict[int, tuple[int, ObjectSpec]] = {}   # arena object id -> (body, spec)
+        self._extents: dict[int, np.ndarray] = {}              # arena object id -> its size (m)
         self._textures: dict[str, int] = {}
         self._bg_textures: dict[tuple[int, int], int] = {}     # (background, variant) -> texture id
         self._mesh_shapes = MeshShapeCache(self.cid, self.objects.mesh_root or Path("/"))
@@ -69,7 +74,7 @@ class Arena:
         self._steps = 0
         self.background_index: Optional[int] = None
         self._check_user_objects()
-        self.set_background()
+        self.set_background(move_cameras=False)    # an arena starts with the standard rig
 
     # ------------------------------------------------------------ geometry / cameras
     @property
@@ -99,11 +104,23 @@ class Arena:
         p.changeDynamics(self.table, -1, lateralFriction=fr["lateral"], rollingFriction=fr["rolling"],
                          spinningFriction=fr["spinning"], physicsClientId=self.cid)
 
+    def set_rig(self, rig: Optional[RigSpec] = None) -> RigSpec:
+        """Move the cameras: ``rig``, or one drawn from arena.cameras.vary (exact models, so
+        the grasp planner and the labeller project as before); returns it."""
+        self.rig = rig if rig is not None else sample_rig(self.cfg, self.rig_rng,
+                                                         self.cfg["arena"]["cameras"]["vary"])
+        self._sim_cameras = make_cameras(self.cfg, self.rig)
+        return self.rig
+
     # ------------------------------------------------------------ backgrounds
-    def set_background(self, index: Optional[int] = None) -> int:
+    def set_background(self, index: Optional[int] = None, move_cameras: bool = True) -> int:
         """Swap the table texture; None = a random background of this arena's split
         (a training arena then also draws one of the photo's augmented variants; an
-        explicit index always shows the photo as it is). Returns the library index."""
+        explicit index always shows the photo as it is). Returns the library index.
+        With arena.cameras.vary enabled the cameras move too (a new scene, new cameras), unless
+        ``move_cameras`` is false."""
+        if self.vary_cameras and move_cameras:
+            self.set_rig()
         variant = 0
         if index is None:
             pool = [i for i, b in enumerate(self.backgrounds.items) if b.split == self.background_split]
@@ -147,7 +164,28 @@ class Arena:
         ext = sorted([hi[0] - lo[0], hi[1] - lo[1]])
         return ext[0], ext[1]
 
-    def _spawn(self, spec: ObjectSpec, pos, orn) -> int:
+    def size_choice(self, spec: ObjectSpec) -> tuple[float, float]:
+        """(mesh scale, mass) this object gets in the next scene (arena.objects.sizes):
+        ``gripper`` shrinks every library model to the jaws (the arena before real sizes),
+        ``real`` keeps its catalog size, ``mixed`` draws one of ``levels`` sizes evenly
+        spaced (log) between the two. Other objects keep their own size."""
+        if spec.mesh is None or "gripper_scale" not in spec.mesh:
+            return 1.0, spec.mass
+        sz = self.a["objects"]["sizes"]
+        g, levels = float(spec.mesh["gripper_scale"]), int(sz["levels"])
+        mode = str(sz["mode"])
+        if mode == "gripper":
+            u = 0.0
+        elif mode == "real":
+            u = 1.0
+        elif mode == "mixed":
+            u = int(self.size_rng.integers(levels)) / max(levels - 1, 1)
+        else:
+            raise ValueError(f"arena.objects.sizes.mode must be gripper, real or mixed, got {mode!r}")
+        m_g, m_r = float(spec.mesh["mass"]), float(spec.mesh.get("mass_real", spec.mesh["mass"]))
+        return g ** (1.0 - u), float(m_g ** (1.0 - u) * m_r ** u)
+
+    def _spawn(self, spec: ObjectSpec, pos, orn, size: Optional[tuple[float, float]] = None) -> int:
         limit = float(self.a["objects"]["max_short_side"])
         if spec.mesh is None and spec.path is not None and spec.family != "user" \
                 and spec.name not in self._scale_fit:
@@ -157,7 +195,9 @@ class Arena:
             self._scale_fit[spec.name] = min(1.0, 0.9 * limit / max(short, 1e-6), 1.6 * limit / max(long_, 1e-6))
         scale = self._scale_fit.get(spec.name, 1.0)
         fitted = spec if scale == 1.0 else ObjectSpec(**{**spec.__dict__, "scale": spec.scale * scale})
-        body = spawn(fitted, self.cid, pos, orn, self._texture_for(spec), meshes=self._mesh_shapes)
+        scale, mass = size if size is not None else self.size_choice(spec)
+        body = spawn(fitted, self.cid, pos, orn, self._texture_for(spec), meshes=self._mesh_shapes,
+                     mesh_scale=scale, mass=mass)
         fr = self.a["friction"]
         p.changeDynamics(body, -1, lateralFriction=fr["lateral"], rollingFriction=fr["rolling"],
                          spinningFriction=fr["spinning"], physicsClientId=self.cid)
@@ -180,6 +220,12 @@ class Arena:
         for body, _ in self._bodies.values():
             p.removeBody(body, physicsClientId=self.cid)
         self._bodies.clear()
+        self._extents.clear()
+
+    def object_extents(self, obj_id: int) -> np.ndarray:
+        """The object's box (x, y, z, m) at the size it has in this scene (zeros when unknown)."""
+        self.object_body(obj_id)
+        return np.asarray(self._extents.get(obj_id, np.zeros(3)), float)
 
     def reset_scene(self, num_objects: Optional[int] = None) -> list[int]:
         """Drop 4-8 objects of the arena's object split at random and let them settle."""
@@ -193,17 +239,30 @@ class Arena:
         chosen = self.rng.choice(len(pool), size=n, replace=False)
         x0, x1, y0, y1 = self.workspace
         m = float(self.a["drop_margin"])
-        placed: list[np.ndarray] = []
-        for k, idx in enumerate(chosen):
+        sz = self.a["objects"]["sizes"]
+        as_before = str(sz["mode"]) == "gripper"      # the old rule: the same scenes as before
+        budget = float(sz["fill"]) * (x1 - x0 - 2 * m) * (y1 - y0 - 2 * m)
+        placed: list[tuple[np.ndarray, float]] = []
+        for idx in chosen:
+            spec = pool[int(idx)]
+            scale, mass = self.size_choice(spec)
+            ext = np.asarray(spec.mesh["extents"], float) * scale if spec.mesh else np.zeros(3)
+            radius = 0.5 * float(max(ext[0], ext[1]))
+            if not as_before and placed and sum(np.pi * r * r for _, r in placed) \
+                    + np.pi * radius * radius > budget:
+                continue                               # the table is full: fewer, bigger objects
             for _ in range(50):
                 xy = self.rng.uniform([x0 + m, y0 + m], [x1 - m, y1 - m])
-                if all(np.linalg.norm(xy - q) > 0.07 for q in placed):
+                if all(np.linalg.norm(xy - q) > (0.07 if as_before else
+                                                 max(0.07, float(sz["spacing"]) * (radius + r)))
+                       for q, r in placed):
                     break
-            placed.append(xy)
-            z = float(self.rng.uniform(*self.a["drop_height"]))
+            placed.append((xy, radius))
+            z = float(self.rng.uniform(*self.a["drop_height"])) + (0.0 if as_before else ext[2] / 2)
             orn = p.getQuaternionFromEuler([0, 0, float(self.rng.uniform(-np.pi, np.pi))])
-            body = self._spawn(pool[int(idx)], [float(xy[0]), float(xy[1]), z], orn)
-            self._bodies[k + 1] = (body, pool[int(idx)])
+            body = self._spawn(spec, [float(xy[0]), float(xy[1]), z], orn, size=(scale, mass))
+            self._bodies[len(self._bodies) + 1] = (body, spec)
+            self._extents[len(self._bodies)] = ext
         self.settle()
         return self.object_ids()
 

@@ -268,11 +268,16 @@ class BackgroundLibrary:
             from seg_by_interaction.sim.assets.build import ensure_library
             manifest = ensure_library(cfg)
             root = Path(manifest["root"])
+            train_only: list[Background] = []      # training-only sources: never val/test
             for entry in manifest["surfaces"]:
-                pool.append(Background(
+                bg = Background(
                     name=entry["name"], family=material_of(entry["name"]), split="",
                     make=_photo_loader(root / entry["file"]), group=entry["group"],
-                    source={k: entry[k] for k in ("package", "version", "licence", "source")}))
+                    source={k: entry[k] for k in ("package", "version", "licence", "source")})
+                (train_only if entry.get("only_split") == "train" else pool).append(bg)
+            # a training-only photo grouped with a split one (the same picture) is not used
+            shared = {bg.group for bg in pool}
+            extra_train = [bg for bg in train_only if bg.group not in shared]
         families = list(FAMILIES)
         for i in range(int(b["procedural"])):
             fam = families[i % len(families)]
@@ -287,6 +292,9 @@ class BackgroundLibrary:
             if split is not None:
                 bg.split = split
                 items.append(bg)
+        for bg in (extra_train if b["photos"] else []):
+            bg.split = "train"
+            items.append(bg)
         user_split = a.get("user_background_split", "train")
         if user_split not in SPLITS:
             raise ValueError(f"arena.user_background_split must be one of {SPLITS}, got {user_split!r}")

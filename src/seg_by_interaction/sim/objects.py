@@ -248,14 +248,17 @@ def _mesh_body(cid, faces, mass, rgba):
 
 
 def spawn(spec: ObjectSpec, cid: int, pos, orn, texture_id: Optional[int] = None,
-          meshes: Optional[MeshShapeCache] = None) -> int:
+          meshes: Optional[MeshShapeCache] = None, mesh_scale: float = 1.0,
+          mass: Optional[float] = None) -> int:
     """Create the object in client ``cid``; returns its body id. Library meshes need
-    the client's ``meshes`` cache. Raises ValueError with the file named when a
-    user/pybullet_data file cannot be loaded."""
+    the client's ``meshes`` cache and may be scaled (``mesh_scale`` x their files' size,
+    with ``mass``). Raises ValueError with the file named when a user/pybullet_data file
+    cannot be loaded."""
     if spec.mesh is not None:
         if meshes is None:
             raise ValueError(f"object {spec.name}: a mesh object needs the client's MeshShapeCache")
-        return meshes.spawn(spec.mesh, pos, orn, mass=spec.mass)
+        return meshes.spawn(spec.mesh, pos, orn, mass=spec.mass if mass is None else mass,
+                            scale=mesh_scale)
     if spec.path is not None:
         return _spawn_file(spec, cid, pos, orn)
     q = spec.params

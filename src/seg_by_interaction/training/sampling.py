@@ -34,9 +34,17 @@ class WindowSampler:
         self.mask_size = self.window // 2 if refine.get("enabled") else int(self.model_cfg["mask_size"])
         self.fill = border_fill(self.model_cfg)
         self.px = self.window / float(self.train_cfg["reference_window"])
-        scales = pyramid_scales(cfg["inference"])
-        self.log2_scale_range = (np.log2(min(scales)), np.log2(max(scales)))
+        self.inference_cfg = cfg["inference"]
+        self._ranges: dict[tuple[int, int], tuple[float, float]] = {}
         self.rng = rng
+
+    def _log2_scale_range(self, image: np.ndarray) -> tuple[float, float]:
+        """log2 of the smallest and largest pyramid level inference uses on this frame size."""
+        hw = image.shape[:2]
+        if hw not in self._ranges:
+            scales = pyramid_scales(self.inference_cfg, self.model_cfg, hw)
+            self._ranges[hw] = (float(np.log2(min(scales))), float(np.log2(max(scales))))
+        return self._ranges[hw]
 
     def _flip(self, win, mask):
         t = self.train_cfg
@@ -86,7 +94,7 @@ class WindowSampler:
 
     def negative(self, ex: Example):
         """A window at a negative interaction's pick point, at a random pyramid scale."""
-        scale = 2.0 ** self.rng.uniform(*self.log2_scale_range)
+        scale = 2.0 ** self.rng.uniform(*self._log2_scale_range(ex.image))
         centre = np.asarray(ex.pick_px, dtype=float) + self._jitter(scale)
         win, _ = cut_window(ex.image, centre, scale, self.window, self.fill)
         return self._flip(win, None)[0]
@@ -96,7 +104,7 @@ class WindowSampler:
         pyramid scale: the paper's randomly jittered negatives. Inference scores every
         position of every scale, so the score head must see such windows too; the few
         that happen to frame an object at the right scale are label noise."""
-        scale = 2.0 ** self.rng.uniform(*self.log2_scale_range)
+        scale = 2.0 ** self.rng.uniform(*self._log2_scale_range(ex.image))
         h, w = ex.image.shape[:2]
         half = 0.5 * self.window / scale
         centre = np.array([self.rng.uniform(-half / 2, w + half / 2),

@@ -4,9 +4,11 @@ Surfaces: every candidate photograph becomes an 8-bit RGB square PNG (PyBullet
 renders 16-bit PNGs and some JPEGs white), near-duplicate photos (the same picture
 in two packages, a crop of another) share a ``group`` so no split can hold both.
 Objects: each model is split by material, turned Z-up, stretched to its catalog box,
-scaled to the gripper (size drawn per model from the library seed), decimated to a
-face budget, its textures re-saved as 8-bit RGB PNGs; collision comes from a convex
-decomposition (``p.vhacd``). Each object is rendered once to check that it shows
+kept at that real size (its longest side clipped to ``meshes.real_long_side``), decimated
+to a face budget, its textures re-saved as 8-bit RGB PNGs; collision comes from a convex
+decomposition (``p.vhacd``). The entry also records ``gripper_scale``: the factor that
+shrinks it to the gripper (a size drawn per model from the library seed, as the arena
+used before real sizes), and the mass at both sizes. Each object is rendered once to check that it shows
 and that its textures are not blank. The result is a folder with ``manifest.json``
 under a key that hashes the builder, its settings and the sources, so a changed
 setting or package version builds a new library and nothing stale is used.
@@ -33,7 +35,7 @@ from seg_by_interaction.sim.assets import sources as src
 from seg_by_interaction.sim.assets import wavefront as wf
 from seg_by_interaction.sim.backgrounds import square_photo
 
-BUILDER_VERSION = 4
+BUILDER_VERSION = 5   # 5: meshes kept at their real (catalog) size; the gripper size is a scale
 _Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
@@ -50,9 +52,39 @@ def asset_root(cfg: dict) -> Path:
     return base / "seg_by_interaction" / "assets"
 
 
+def sweethome3d_jar(cfg: dict) -> Optional[Path]:
+    """Where Sweet Home 3D's jar (its texture catalog) is: arena.assets.surfaces.sweethome3d_jar,
+    "auto" = <asset cache>/../sources/sweethome3d/sweethome3d.jar (scripts/setup.sh puts it
+    there), "" = not used."""
+    value = str(cfg["arena"]["assets"]["surfaces"]["sweethome3d_jar"] or "")
+    if not value:
+        return None
+    if value == "auto":
+        return asset_root(cfg).parent / "sources" / "sweethome3d" / "sweethome3d.jar"
+    return Path(value).expanduser()
+
+
 def _surface_candidates(cfg: dict) -> list[src.SurfaceSource]:
     s = cfg["arena"]["assets"]["surfaces"]
-    return src.surface_sources(s["packages"], s["exclude"])
+    out = src.surface_sources(s["packages"], s["exclude"])
+    jar = sweethome3d_jar(cfg)
+    if jar is not None:
+        out += src.sweethome3d_surfaces(jar, s["exclude"])
+    return out
+
+
+def tiled_photo(img: np.ndarray, tile_m, texture_metres: float, px: int) -> np.ndarray:
+    """A tileable texture of ``tile_m`` (w, h metres) repeated at its real size over the
+    ``texture_metres`` square a table texture covers, at ``px`` x ``px``."""
+    reps_x = max(1, int(np.ceil(texture_metres / float(tile_m[0]))))
+    reps_y = max(1, int(np.ceil(texture_metres / float(tile_m[1]))))
+    h, w = img.shape[:2]
+    big = np.tile(img, (reps_y, reps_x, 1))
+    # crop the tiling to exactly texture_metres x texture_metres, then resample
+    cw = int(round(w * texture_metres / float(tile_m[0])))
+    ch = int(round(h * texture_metres / float(tile_m[1])))
+    big = big[:max(1, min(ch, big.shape[0])), :max(1, min(cw, big.shape[1]))]
+    return cv2.resize(big, (px, px), interpolation=cv2.INTER_AREA if big.shape[0] > px else cv2.INTER_CUBIC)
 
 
 def _mesh_candidates(cfg: dict) -> list[src.MeshSource]:
@@ -71,7 +103,7 @@ def library_key(cfg: dict) -> str:
     a = cfg["arena"]
     settings = {"builder": BUILDER_VERSION, "assets": {k: v for k, v in a["assets"].items() if k != "cache_dir"},
                 "seed": a["library_seed"], "max_short_side": a["objects"]["max_short_side"]}
-    surf = [(s.name, s.version, s.path.stat().st_size) for s in _surface_candidates(cfg)]
+    surf = [(s.name, s.version, s.path.stat().st_size, s.member) for s in _surface_candidates(cfg)]
     mesh = [(m.name, m.version) for m in _mesh_candidates(cfg)]
     blob = json.dumps([settings, surf, mesh], sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -157,10 +189,14 @@ def build_surfaces(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[li
             rejected.append({"name": cand.name, "reason": "not a readable image"})
             continue
         h, w = img.shape[:2]
-        if min(h, w) < min_px:
+        if cand.tile_m is not None:          # a tile of known size: repeated at its real size
+            img = tiled_photo(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), cand.tile_m,
+                              float(cfg["arena"]["table_texture_metres"]), px)
+        elif min(h, w) < min_px:
             rejected.append({"name": cand.name, "reason": f"{w}x{h} px is below {min_px} px"})
             continue
-        img = square_photo(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), px)   # the table texture is square
+        else:
+            img = square_photo(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), px)   # the table texture is square
         std = float(img.reshape(-1, 3).std(0).mean())
         if std < float(s["min_std"]):
             rejected.append({"name": cand.name, "reason": f"flat colour (std {std:.1f}), not a photograph"})
@@ -170,7 +206,9 @@ def build_surfaces(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[li
         thumbs.append(_thumb(img))
         colours.append(img.reshape(-1, 3).mean(0))
         kept.append({"name": cand.name, "package": cand.package, "version": cand.version,
-                     "licence": cand.licence, "source": str(cand.path), "file": file,
+                     "licence": cand.licence, "file": file, "only_split": cand.only_split,
+                     "source": str(cand.path) + (f":{cand.member}" if cand.member else ""),
+                     "creator": cand.creator, "tile_m": list(cand.tile_m) if cand.tile_m else None,
                      "source_size": [int(w), int(h)], "std": round(std, 2),
                      "mean_rgb": [round(float(c), 1) for c in colours[-1]]})
     groups = _Groups(len(kept))
@@ -266,9 +304,21 @@ def prepare_mesh(parts: list[wf.MeshPart], cfg: dict, size_xyz=None, up_axis: st
     return wf.drop_degenerate(parts)
 
 
-def write_object(parts: list[wf.MeshPart], read: Callable[[str], bytes], folder: Path, cfg: dict) -> dict:
+def gripper_scale(extents, target_long: float, meshes_cfg: dict) -> float:
+    """The factor that makes an object of ``extents`` (x, y, z, m) gripper-sized: its longest
+    horizontal side ``target_long``, unless its height or short side would exceed
+    ``max_height`` / ``max_short_side`` (then smaller still)."""
+    long_xy, short_xy = max(extents[0], extents[1]), min(extents[0], extents[1])
+    return float(min(target_long / max(long_xy, 1e-9),
+                     float(meshes_cfg["max_height"]) / max(extents[2], 1e-9),
+                     float(meshes_cfg["max_short_side"]) / max(short_xy, 1e-9)))
+
+
+def write_object(parts: list[wf.MeshPart], read: Callable[[str], bytes], folder: Path, cfg: dict,
+                 gripper: float = 1.0) -> dict:
     """Part OBJs + PNG textures + convex decomposition in ``folder``; returns the
-    manifest entry's geometry (parts, collision, mass, extents)."""
+    manifest entry's geometry (parts, collision, extents at the files' size, the
+    ``gripper_scale`` and the mass at both sizes: ``mass`` gripper-sized, ``mass_real``)."""
     import pybullet as p
 
     m = cfg["arena"]["assets"]["meshes"]
@@ -311,8 +361,11 @@ def write_object(parts: list[wf.MeshPart], read: Callable[[str], bytes], folder:
     volume = _hull_volume(folder / "collision.obj")
     lo, hi = wf.bounds(parts)
     mlo, mhi = (float(x) for x in m["mass"])
+    rlo, rhi = (float(x) for x in m["mass_real"])
     return {"parts": entry_parts, "collision": "collision.obj",
-            "mass": round(float(np.clip(volume * float(m["density"]), mlo, mhi)), 4),
+            "mass": round(float(np.clip(volume * gripper ** 3 * float(m["density"]), mlo, mhi)), 4),
+            "mass_real": round(float(np.clip(volume * float(m["density"]), rlo, rhi)), 4),
+            "gripper_scale": round(float(gripper), 6),
             "extents": [round(float(x), 4) for x in hi - lo], "faces": wf.face_count(parts), "notes": notes}
 
 
@@ -337,11 +390,17 @@ def build_objects(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[lis
             rng = np.random.default_rng((seed, zlib.crc32(cand.name.encode())))
             target = float(rng.uniform(lo_long, hi_long))
             parts = prepare_mesh(parts, cfg, size_xyz=cand.size_m or None, up_axis=cand.up_axis,
-                                 rotation=cand.rotation, target_long=target)
+                                 rotation=cand.rotation, scale=1.0)
             if not parts:
                 raise wf.MeshError("no visible faces")
             lo, hi = wf.bounds(parts)
-            ext = hi - lo
+            real = hi - lo
+            clip = np.clip(max(real[0], real[1]), *(float(v) for v in m["real_long_side"]))
+            wf.scale_uniform(parts, clip / max(real[0], real[1], 1e-9))
+            lo, hi = wf.bounds(parts)
+            real = hi - lo
+            gripper = gripper_scale(real, target, m)
+            ext = real * gripper                   # the gripper-sized object decides what is kept
             if ext.min() < float(m["min_thickness"]):
                 raise wf.MeshError(f"{ext.min() * 100:.1f} cm thin once gripper-sized: cannot be grasped top-down")
             if sorted(ext[:2])[0] > float(a["objects"]["max_short_side"]):
@@ -351,7 +410,7 @@ def build_objects(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[lis
             if wf.face_count(parts) > int(m["max_faces"]):
                 raise wf.MeshError(f"{wf.face_count(parts)} faces after decimation (many separately textured "
                                    f"pieces), above {m['max_faces']}: too slow to render")
-            geometry = write_object(parts, read, out / "objects" / slug, cfg)
+            geometry = write_object(parts, read, out / "objects" / slug, cfg, gripper)
             if not any(pp["texture"] for pp in geometry["parts"]):
                 raise wf.MeshError("no texture could be read")
         except (wf.MeshError, OSError, KeyError, ValueError) as exc:
@@ -382,7 +441,7 @@ def check_renders(out: Path, objects: list[dict], cfg: dict) -> None:
         proj = p.computeProjectionMatrixFOV(40, 1.0, 0.01, 2.0, physicsClientId=cid)
         (out / "thumbs").mkdir(exist_ok=True)
         for obj in objects:
-            body = shapes.spawn(obj, [0, 0, 0], [0, 0, 0, 1])
+            body = shapes.spawn(obj, [0, 0, 0], [0, 0, 0, 1], scale=obj["gripper_scale"])
             _, _, rgba, _, seg = p.getCameraImage(size, size, view, proj, renderer=p.ER_TINY_RENDERER,
                                                   physicsClientId=cid)
             rgb = np.asarray(rgba, np.uint8).reshape(size, size, 4)[:, :, :3]

@@ -30,27 +30,31 @@ class MeshShapeCache:
             self._textures[key] = tid
         return self._textures[key]
 
-    def shapes(self, entry: dict) -> tuple[int, int, list[tuple[int, int]]]:
-        """(collision id, visual id, [(shape index, texture id)]) of a manifest entry."""
+    def shapes(self, entry: dict, scale: float = 1.0) -> tuple[int, int, list[tuple[int, int]]]:
+        """(collision id, visual id, [(shape index, texture id)]) of a manifest entry at
+        ``scale`` x its files' size. Shapes are made once per (entry, scale) and PyBullet never
+        frees a visual shape: callers use a few fixed scales per object, not a continuum."""
         name = entry["name"]
-        if name not in self._shapes:
+        key = (name, round(float(scale), 6))
+        if key not in self._shapes:
             folder = Path(entry["folder"])
             folder = folder if folder.is_absolute() else self.root / folder
+            s = [float(scale)] * 3
             col = p.createCollisionShape(p.GEOM_MESH, fileName=str(folder / entry["collision"]),
-                                         physicsClientId=self.cid)
+                                         meshScale=s, physicsClientId=self.cid)
             parts = entry["parts"]
             vis = p.createVisualShapeArray(shapeTypes=[p.GEOM_MESH] * len(parts),
                                            fileNames=[str(folder / q["obj"]) for q in parts],
-                                           meshScales=[[1.0, 1.0, 1.0]] * len(parts),
+                                           meshScales=[s] * len(parts),
                                            rgbaColors=[q["rgba"] for q in parts], physicsClientId=self.cid)
             if col < 0 or vis < 0:
                 raise ValueError(f"object {name}: PyBullet could not load its meshes in {folder}")
             textures = [(k, self.texture(folder / q["texture"])) for k, q in enumerate(parts) if q["texture"]]
-            self._shapes[name] = (col, vis, textures)
-        return self._shapes[name]
+            self._shapes[key] = (col, vis, textures)
+        return self._shapes[key]
 
-    def spawn(self, entry: dict, pos, orn, mass: float | None = None) -> int:
-        col, vis, textures = self.shapes(entry)
+    def spawn(self, entry: dict, pos, orn, mass: float | None = None, scale: float = 1.0) -> int:
+        col, vis, textures = self.shapes(entry, scale)
         body = p.createMultiBody(baseMass=float(entry["mass"] if mass is None else mass),
                                  baseCollisionShapeIndex=col, baseVisualShapeIndex=vis,
                                  basePosition=list(pos), baseOrientation=list(orn), physicsClientId=self.cid)

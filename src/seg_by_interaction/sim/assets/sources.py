@@ -40,15 +40,23 @@ class AssetSourceError(RuntimeError):
 
 @dataclass
 class SurfaceSource:
-    """A photographed surface in an installed package."""
+    """A photographed surface in an installed package (a file, or a member of a zip/jar)."""
     name: str                  # unique, e.g. "metaworld:wood2"
     package: str
     version: str
     licence: str
     path: Path
+    member: Optional[str] = None     # the image inside ``path`` when it is an archive
+    tile_m: Optional[tuple] = None   # a tileable image of this (width, height) in metres: repeated
+                                     # at its real size over the table, not stretched to it
+    only_split: str = ""             # "train": a training-only source (never val/test)
+    creator: str = ""
 
     def read(self) -> bytes:
-        return self.path.read_bytes()
+        if self.member is None:
+            return self.path.read_bytes()
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.read(self.member)
 
 
 @dataclass
@@ -230,4 +238,47 @@ def robosuite_sources() -> list[MeshSource]:
         out.append(MeshSource(name=f"robosuite:{name}", title=name, package="robosuite", version=version,
                               licence="MIT", creator="robosuite authors (ARISE Initiative)", obj=str(obj),
                               size_m=(), up_axis="z"))
+    return out
+
+
+# Sweet Home 3D's own texture catalog (the application's jar, Debian package sweethome3d):
+# photographed floors, tiles, stone and wood, each tileable with its real size in cm.
+SWEETHOME3D_TEXTURES = "com/eteks/sweethome3d/io/DefaultTexturesCatalog.properties"
+
+
+def sweethome3d_surfaces(jar: str | Path, exclude) -> list[SurfaceSource]:
+    """The textures of Sweet Home 3D's catalog in ``jar`` (training-only surfaces), minus
+    ``exclude`` (ids such as "sweethome3d:blueSky": skies and hedges are not tables)."""
+    jar = Path(jar)
+    if not jar.is_file():
+        raise AssetSourceError(
+            f"{jar} not found: Sweet Home 3D's texture catalog makes part of the training surfaces "
+            "(scripts/setup.sh extracts it from Debian's sweethome3d package with apt-get download; "
+            "arena.assets.surfaces.sweethome3d_jar names another place, \"\" leaves them out)")
+    with zipfile.ZipFile(jar) as zf:
+        props = java_properties(zf.read(SWEETHOME3D_TEXTURES).decode("latin-1"))
+    exclude = set(exclude or ())
+    entries: dict[int, dict[str, str]] = {}
+    for key, value in props.items():
+        m = re.match(r"^(\w+)#(\d+)$", key)
+        if m:
+            entries.setdefault(int(m.group(2)), {})[m.group(1)] = value
+    version = _dpkg_version("sweethome3d")
+    if version == "unknown":
+        version = jar.parent.name.split("_", 1)[-1] if "_" in jar.parent.name else "unknown"
+    out = []
+    for k in sorted(entries):
+        e = entries[k]
+        try:
+            w, h = float(e["width"]) / 100.0, float(e["height"]) / 100.0
+        except (KeyError, ValueError):
+            continue
+        ident = e.get("id", f"#{k}").split("#")[-1]
+        name = f"sweethome3d:{ident}"
+        if name in exclude or "image" not in e:
+            continue
+        out.append(SurfaceSource(name=name, package="sweethome3d (Debian)", version=version,
+                                 licence="CC BY 3.0 (Sweet Home 3D catalog, eTeks)", path=jar,
+                                 member=e["image"].lstrip("/"), tile_m=(w, h), only_split="train",
+                                 creator=e.get("creator", "eTeks")))
     return out

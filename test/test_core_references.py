@@ -105,10 +105,9 @@ def test_nms_keeps_a_mask_at_exactly_the_threshold_and_breaks_score_ties_by_orde
     assert greedy_mask_nms(np.zeros((0, 4, 4), bool), np.zeros(0), 0.5) == []
 
 
-@pytest.mark.xfail(strict=True, reason="nms.mask_iou_matrix divides in float32: an IoU of exactly "
-                   "12/40 becomes 0.3000000119 > 0.3 and is suppressed although it does not exceed "
-                   "the threshold (inference.nms_iou is 0.3)")
 def test_nms_keeps_a_mask_at_exactly_a_decimal_threshold():
+    """An IoU of exactly 12/40 does not exceed inference.nms_iou 0.3 (it was suppressed when the
+    IoU was divided in float32: 0.3000000119)."""
     a = np.zeros((4, 10), bool)
     a[:, :7] = True                     # 28 px
     b = np.zeros((4, 10), bool)

@@ -90,3 +90,29 @@ def test_a_relative_json_path_gives_images_readable_from_another_folder(tmp_path
     monkeypatch.chdir(tmp_path.parent)  # a report written elsewhere still finds the images
     assert all(image.path.is_absolute() and image.path.is_file() for image in eval_set.images)
     assert eval_set.images[0].load_rgb().ndim == 3
+
+
+def test_the_out_of_arena_set_differs_from_training_on_purpose(tmp_path):
+    """Objects the learner never saw at their real sizes, on another package's photographs,
+    seen by cameras off the training ranges' centre; annotated per object with its size."""
+    import json
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.evaluation.eval_set import EvalSet
+    from seg_by_interaction.sim.camera_layout import _in_middle_half
+    from seg_by_interaction.sim.datasets import generate_out_of_arena_set
+    cfg = load_config(overrides={"arena.render_processes": 1})
+    path = generate_out_of_arena_set(tmp_path / "ooa", cfg, images=3)
+    coco = json.loads(path.read_text())
+    train = cfg["arena"]["cameras"]["vary"]
+    include = set(cfg["evaluation"]["out_of_arena"]["surfaces"]["include"])
+    for im in coco["images"]:
+        assert im["background"].startswith("user:") and im["background"][5:-4] in include
+        rig = im["rig"]
+        assert not all(_in_middle_half(rig[k], train[k]) for k in ("distance", "height", "vertical_fov_deg"))
+        assert (im["width"], im["height"]) == tuple(rig["resolution"])
+    test_objects = {o.name for o in __import__("seg_by_interaction.sim.objects", fromlist=["x"])
+                    .ObjectLibrary(cfg).split("test")}
+    assert {a["object"] for a in coco["annotations"]} <= test_objects
+    longest = [max(a["extent_m"][:2]) for a in coco["annotations"]]
+    assert max(longest) > 0.1                            # real sizes, not gripper-sized
+    assert len(EvalSet.load(path)) == 3

@@ -41,30 +41,35 @@ def _check_table_is_what_the_rows_score(cfg, out, results):
     """Each Table-1 entry is the AP that row's own method scores on the study's test set:
     every model (the last checkpoint within the budget of its run folder) and both bottom-up
     baselines are evaluated again here, and the numbers must be the table's, per protocol
-    and threshold. A row holding another row's numbers, an earlier checkpoint's, or a
-    protocol or threshold filed under the wrong key fails; so does any AP outside [0, 1]."""
+    and threshold, and the PR curves the figure draws must be that row's too (at the tiny
+    budget several learned rows score AP 0; their ranked predictions still tell them apart).
+    A row holding another row's numbers, an earlier checkpoint's, or a protocol or threshold
+    filed under the wrong key fails; so does any AP outside [0, 1]."""
     from seg_by_interaction.config import _deep_merge, expand_dotted
     from seg_by_interaction.evaluation.eval_set import EvalSet
-    from seg_by_interaction.evaluation.report import run_entry
+    from seg_by_interaction.evaluation.report import curve_entry, run_entry
     from seg_by_interaction.experiments.evaluate import evaluate_bottom_up, evaluate_checkpoint
     from seg_by_interaction.experiments.study import within_budget
     from seg_by_interaction.training.online import list_checkpoints
     budget = cfg["study"]["budgets"]["tiny"]
     tiny = _deep_merge(cfg, expand_dotted(budget["overrides"]), strict=True)
     tiny["seed"] = 0
-    test_sets = [p for p in (out / "eval_sets").glob("test_bg-test_obj_*/annotations.json")]
-    assert len(test_sets) == 1, test_sets
-    test_set = EvalSet.load(test_sets[0])
-    scored = {}
+    test_json = results["meta"]["eval_set"].rsplit(" (", 1)[0]       # "<path> (N images)"
+    assert f"seed{cfg['study']['eval_seed']}_" in test_json, test_json    # not a 2x2 cell's set
+    test_set = EvalSet.load(test_json)
+    thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
+    evaluations = {}
     for row in ("bottom_up", "bottom_up_tuned"):
-        scored[row] = run_entry(evaluate_bottom_up(tiny, test_set, row == "bottom_up_tuned", False), None)
+        evaluations[row] = evaluate_bottom_up(tiny, test_set, row == "bottom_up_tuned", False)
     for row in ("self_sup_rsl", "self_sup_ce", "self_sup_human", "gt_supervised"):
         found = list_checkpoints(out / "runs" / f"{row}_seed0" / "checkpoints")
         if row != "gt_supervised":
             found = within_budget(found, int(budget["interactions"]))
         assert found, row
-        scored[row] = run_entry(evaluate_checkpoint(str(found[-1][1]), tiny, test_set, row, False), 0)
-    for row, want in scored.items():
+        evaluations[row] = evaluate_checkpoint(str(found[-1][1]), tiny, test_set, row, False)
+    for row, ev in evaluations.items():
+        assert results["pr_curves"][row] == curve_entry(ev, thresholds), row
+        want = run_entry(ev, None)
         got = results["table"][row]["runs"][0]["ap"]
         assert set(got) == {"voc07", "coco"} and all(set(v) == {"0.3", "0.5"} for v in got.values())
         for protocol in ("voc07", "coco"):

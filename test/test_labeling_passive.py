@@ -150,11 +150,11 @@ def test_a_collection_killed_midway_is_resumed_not_trusted(tmp_path):
     partial = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if index.is_file():
-            with DatasetStore(run / "store", cfg, read_only=True) as s:
-                try:
+            try:          # the writer may not have created its tables yet (a 0-byte index)
+                with DatasetStore(run / "store", cfg, read_only=True) as s:
                     partial = s.count(sources=["passive"])
-                except Exception:
-                    partial = 0
+            except Exception:
+                partial = 0
             if partial:
                 break
         time.sleep(0.05)

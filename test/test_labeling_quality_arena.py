@@ -10,9 +10,12 @@ learner never sees.
 Measured when this test was written (seeds 0 and 1, 10 interactions each, 160 views):
 median IoU 0.789, mean 0.710, 15.3 % of moved views without a label, 7.6 % of labels merged,
 no false positives (``benchmarks/labels.py --n 40`` at the same code: 0.768 / 0.699, 22.8 %
-missed). The same interactions with every label grown by 4 px score 0.519 / 0.489, shifted by
-8 px 0.465 / 0.448, shrunk by 3 px 0.641 / 0.553: the floors below leave a margin for changes
-in the scene, not for masks that drift off the object, spill over it or shrink into it.
+missed); with the arena changes then under way (other scenes): 0.733 / 0.662, 19.8 % missed,
+24.5 % merged. The same interactions with every label grown by 4 px score 0.519 / 0.489
+(0.550 / 0.496 in the changed arena), shifted by 8 px 0.465 / 0.448, shrunk by 3 px 0.641 /
+0.553 (0.687 / 0.559): the floors below leave a margin for other scenes, not for masks that
+drift off the object, spill over it or shrink into it. How often labels merge touching
+neighbours depends mostly on the scene (0 to 31 % per seed), so its bound is loose.
 """
 from __future__ import annotations
 
@@ -83,8 +86,9 @@ def _scores(cfg, interactions):
 
 def test_labels_of_real_interactions_cover_the_moved_object():
     from seg_by_interaction.labeling.quality import summarize
+    from seg_by_interaction.sim.presets import STANDARD      # the arena the floors were set on
     cfg = load_config(overrides={"labeling.pair1_negatives": True,
-                                 "labeling.cross_view.enabled": False})
+                                 "labeling.cross_view.enabled": False, **STANDARD})
     interactions, lifted = [], 0
     for seed in SEEDS:
         got, n_lifted = _labelled_interactions(cfg, seed=seed, n=INTERACTIONS)
@@ -93,14 +97,14 @@ def test_labels_of_real_interactions_cover_the_moved_object():
     s = summarize(_scores(cfg, interactions))
     report = f"{s} lifted={lifted}"
     # enough to judge: the grasps move objects and views see it
-    assert lifted >= 6, report
+    assert lifted >= 4, report
     assert s["truth_positive"] >= 80 and s["labels"] >= 60, report
-    # a label covers the object that moved (median 0.79 today; a mask grown, shifted or
-    # shrunk by a few pixels falls below these floors)
-    assert s["median_iou"] > 0.7, report
-    assert s["mean_iou"] > 0.62, report
-    # most moved views get a label (15 % missed today), few labels span two objects
+    # a label covers the object that moved (median 0.73-0.79 so far; a mask grown or shifted
+    # by a few pixels falls below the median floor, one shrunk by 3 px below the mean floor)
+    assert s["median_iou"] > 0.68, report
+    assert s["mean_iou"] > 0.6, report
+    # most moved views get a label (15-20 % missed so far)
     assert s["false_negative_rate"] < 0.35, report
-    assert s["merged_rate"] < 0.25, report
-    # nothing moved, yet a label: lighting or noise taken for motion (none today)
+    assert s["merged_rate"] < 0.4, report
+    # nothing moved, yet a label: lighting or noise taken for motion (0-2 % so far)
     assert s["false_positive_rate"] < 0.15, report

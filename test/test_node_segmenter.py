@@ -194,7 +194,9 @@ def test_rosservice_call_with_an_image_file(segmenter, ros_master, tmp_path):
     """The README's command-line recipe: rosservice call + image_to_yaml."""
     import cv2
     path = tmp_path / "scene.png"
-    cv2.imwrite(str(path), cv2.cvtColor(_image(48, 64), cv2.COLOR_RGB2BGR))
+    img = _image(48, 64)
+    img[5:25, 5:30], img[23:45, 34:60] = (220, 40, 40), (40, 40, 220)   # two objects: two hypotheses
+    cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     yaml_req = subprocess.run(["rosrun", "seg_by_interaction", "image_to_yaml", str(path),
                                "--max-hypotheses", "2"], env=ros_master.env,
                               capture_output=True, text=True, timeout=60, check=True).stdout

@@ -88,3 +88,23 @@ def test_damaged_record_reports_how_far_it_got(ros_master, records, tmp_path):
     text = out.stdout + out.stderr
     assert out.returncode == 1, text
     assert "1 of 2 records were labelled before the damage" in text, text
+
+
+def test_a_folder_with_one_cut_off_bag_labels_the_others_and_says_which(ros_master, records, tmp_path):
+    """A run restarted after a kill leaves interactions.bag (cut off: no index) and
+    interactions-1.bag: the readable one is labelled, the other named with the reindex hint,
+    and the exit status says not everything was read."""
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.data.store import DatasetStore
+    good, _ = records
+    run = tmp_path / "run"
+    run.mkdir()
+    whole = _write_bag(tmp_path / "whole.bag", good).read_bytes()
+    (run / "interactions.bag").write_bytes(whole[: len(whole) * 2 // 3])
+    _write_bag(run / "interactions-1.bag", [good[1]])
+    out = _label(ros_master, run, tmp_path / "out")
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    assert "interactions.bag has no index" in text and "reindex" in text
+    with DatasetStore(tmp_path / "out" / "store", load_config(), read_only=True) as store:
+        assert store.count_interactions() == 1

@@ -2,8 +2,9 @@
 segmenter, grasp planner, server): bad goals are aborted with a reason, a good goal runs
 through capture, segment and pick_place within its budget, and the server stays up.
 
-The untrained segmenter's hypotheses are near-random, so the good goal may end either way;
-that the pipeline succeeds with good segments is tested in test_rearrangement_arena.py."""
+The untrained segmenter's hypotheses are near-random, so the good goal's target is built so
+that any segmentation needs a move (the current view, shifted); that the pipeline succeeds
+with good segments is tested in test_rearrangement_arena.py."""
 from __future__ import annotations
 
 import math
@@ -14,6 +15,7 @@ import pytest
 pytestmark = pytest.mark.ros
 
 NS = "/rearrtest"
+SHIFT = 48          # px the good goal's target is shifted by (3 network strides at scale 1)
 
 
 @pytest.fixture(scope="module")
@@ -71,19 +73,29 @@ def test_bad_goals_aborted_and_good_goal_served(ros_node, server):
         assert not result.success and result.interactions_used == 0, name
         assert words in result.message, (name, result.message)
 
-    # the view as it is now, with a budget of one interaction
-    state, result, feedback = _send(client, RearrangeGoal(target=rgb_to_msg(view), camera=1,
-                                                         max_interactions=1))
-    assert feedback and feedback[0].interactions == 0
-    assert result.matched > 0 and result.interactions_used <= 1
-    if state == GoalStatus.SUCCEEDED:
-        assert result.success and result.interactions_used == 0
-        assert result.final_distance_px <= 15.0
-    else:
-        assert state == GoalStatus.ABORTED and not result.success
-        assert result.interactions_used == 1 and "budget of 1 interactions" in result.message
-        assert result.max_distance_px > 15.0
+    # A goal that needs a move, whatever the untrained segmenter proposes: the target is the
+    # current view shifted right by SHIFT px, so every segment matched between the two lies
+    # ~SHIFT px (> the 15 px tolerance) from its partner. With a budget of one interaction
+    # the episode must pick/place exactly once (seen on the pick_place action's result topic)
+    # and then stop on the budget, the other pairs still too far.
+    from seg_by_interaction.msg import PickPlaceActionResult
+    placed = []
+    pp_sub = rospy.Subscriber(f"{NS}/pick_place/result", PickPlaceActionResult, placed.append)
+    from seg_by_interaction.ros.testing import wait_until
+    wait_until(lambda: pp_sub.get_num_connections() > 0, 60, "the pick_place result topic")
+    target = np.roll(view, SHIFT, axis=1)
+    state, result, feedback = _send(client, RearrangeGoal(target=rgb_to_msg(target), camera=1,
+                                                         max_interactions=1), timeout=300)
+    assert feedback and feedback[0].interactions == 0 and feedback[0].remaining > 0, feedback
+    assert state == GoalStatus.ABORTED and not result.success, result.message
+    assert result.interactions_used == 1, result.message
+    assert "budget of 1 interactions" in result.message, result.message
+    assert result.matched > 0 and result.max_distance_px > 15.0
     assert math.isfinite(result.final_distance_px)
+    assert [f.interactions for f in feedback][-1] == 1         # re-judged after the move
+    wait_until(lambda: placed, 30, "the pick_place result")
+    pp_sub.unregister()
+    assert len(placed) == 1 and placed[0].status.status == GoalStatus.SUCCEEDED
     # still serving after moving the arm
     state, result, _ = _send(client, RearrangeGoal(target=Image(), camera=0))
     assert state == GoalStatus.ABORTED and "empty" in result.message

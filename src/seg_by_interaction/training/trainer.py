@@ -214,9 +214,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict:
+        # training draws only from the seeded numpy generator; torch's global generator is
+        # seeded at random per process and would make two runs' checkpoints differ
         return {"step": self.step, "mode": self.mode,
-                "numpy_rng": self.rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state()}
+                "numpy_rng": self.rng.bit_generator.state}
 
     def save(self, path: str | os.PathLike, extra: dict | None = None) -> None:
         """Atomically write everything needed to resume; ``extra`` (JSON-able) rides along
@@ -239,5 +240,4 @@ class Trainer:
         state = load_checkpoint(path, trainer.model, trainer.optimizer, model_cfg=cfg["model"])
         trainer.step = int(state["step"])
         trainer.rng.bit_generator.state = state["numpy_rng"]
-        torch.set_rng_state(state["torch_rng"])
         return trainer

@@ -4,7 +4,6 @@ hand-made inputs (multi-material OBJ, 16-bit PNG, user OBJ+MTL); seams out of vi
 the procedural arena still available as an option."""
 from __future__ import annotations
 
-import json
 
 import cv2
 import numpy as np

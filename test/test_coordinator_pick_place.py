@@ -90,7 +90,6 @@ def test_recalled_goal_is_not_counted_as_placed(ros_node):
 
 def test_succeeded_goal_is_placed(ros_node):
     import actionlib
-    import rospy
     from seg_by_interaction.msg import PickPlaceAction, PickPlaceResult
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
     from seg_by_interaction.ros.coordinator import PickPlaceClient

@@ -32,7 +32,7 @@ def test_bad_arguments_end_the_launch_before_any_node(ros_master, tmp_path, args
     out = _launch(ros_master.env, *args)
     text = out.stdout + out.stderr
     assert out.returncode != 0, text
-    assert f"cannot start: " in text and message in text, text
+    assert "cannot start: " in text and message in text, text
     assert "process[" not in text, text                 # no node was started
     assert time.monotonic() - t0 < 60
 
@@ -55,7 +55,7 @@ def test_the_run_lock_refuses_a_live_owner_and_takes_over_a_dead_ones(tmp_path):
             claim(tmp_path, os.getpid())
         child = subprocess.run(      # a process of the owner's family may claim (run_loop.sh -> roslaunch)
             [sys.executable, "-c", "import os, sys; from seg_by_interaction.data.run_lock import "
-             f"claim; print(claim(sys.argv[1], os.getpid())['pid'])", str(tmp_path)],
+             "claim; print(claim(sys.argv[1], os.getpid())['pid'])", str(tmp_path)],
             capture_output=True, text=True)
         assert child.returncode != 0                      # this test's children are not the owner's
     finally:

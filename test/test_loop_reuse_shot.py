@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from seg_by_interaction.config import load_config
-from seg_by_interaction.loop.algorithm import InteractionLoop, PlannedGrasp
+from seg_by_interaction.loop.algorithm import InteractionLoop
 from seg_by_interaction.robot.interface import OUTCOME_PLACED, OUTCOME_ROBOT_ERROR, PickPlaceOutcome
-from seg_by_interaction.types import Frames, Pose2D
+from seg_by_interaction.types import Frames
 
 
 class CountingSteps:

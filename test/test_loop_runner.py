@@ -148,7 +148,7 @@ def test_ids_held_by_unreceipted_records_are_never_reused(tmp_path):
     assert restarted.restore(0.0) == 1
     loop = FakeLoop(["ok"])
     loop.next_id = 5
-    runner = LoopRunner(loop, InteractionCounter(tmp_path, "r0"), restarted, str, lambda m: None,
+    LoopRunner(loop, InteractionCounter(tmp_path, "r0"), restarted, str, lambda m: None,
                         0, retry_after=1.0, robot_id="r0")
     assert loop.next_id == 6
 

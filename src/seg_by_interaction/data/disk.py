@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 
+RESUME_MARGIN = 1.5    # a paused loop resumes at this x the floor: freeing a little does not flap it
+
+
 def free_mb(folder: str | Path) -> float:
     """MiB free for this user on the filesystem holding ``folder`` (its nearest existing parent)."""
     p = Path(folder)

@@ -33,7 +33,7 @@ import time
 import urllib.parse
 import uuid
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Iterator, Mapping, Optional, Sequence
 
 import cv2
 import numpy as np

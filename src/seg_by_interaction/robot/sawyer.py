@@ -18,7 +18,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from seg_by_interaction.robot.driver import DriverError, GripperDriver, GripState
-from seg_by_interaction.robot.interface import (OUTCOME_PREEMPTED, OUTCOME_ROBOT_ERROR,
+from seg_by_interaction.robot.interface import (OUTCOME_ROBOT_ERROR,
                                                 OUTCOME_UNREACHABLE)
 from seg_by_interaction.robot.primitive import PickPlacePrimitive
 from seg_by_interaction.robot.sweep import sweep_points

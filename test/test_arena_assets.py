@@ -22,7 +22,9 @@ PROCEDURAL = arena_overrides("procedural")
 
 @pytest.fixture(scope="module")
 def cfg():
-    return load_config()
+    # the standard rig: the photo covers what its cameras see (moved rigs may see the mirror)
+    from seg_by_interaction.sim.presets import STANDARD
+    return load_config(overrides=STANDARD)
 
 
 @pytest.fixture(scope="module")

@@ -54,13 +54,17 @@ def asset_root(cfg: dict) -> Path:
 
 def sweethome3d_jar(cfg: dict) -> Optional[Path]:
     """Where Sweet Home 3D's jar (its texture catalog) is: arena.assets.surfaces.sweethome3d_jar,
-    "auto" = <asset cache>/../sources/sweethome3d/sweethome3d.jar (scripts/setup.sh puts it
-    there), "" = not used."""
+    "auto" = beside the default asset cache ($SBI_ASSET_DIR or ~/.cache/seg_by_interaction/assets,
+    whatever arena.assets.cache_dir says): ../sources/sweethome3d/sweethome3d.jar, where
+    scripts/setup.sh puts it; "" = not used."""
     value = str(cfg["arena"]["assets"]["surfaces"]["sweethome3d_jar"] or "")
     if not value:
         return None
-    if value == "auto":
-        return asset_root(cfg).parent / "sources" / "sweethome3d" / "sweethome3d.jar"
+    if value == "auto":        # where setup.sh puts it: beside the default asset cache
+        env = os.environ.get("SBI_ASSET_DIR")
+        base = Path(env).expanduser() if env else \
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seg_by_interaction" / "assets"
+        return base.parent / "sources" / "sweethome3d" / "sweethome3d.jar"
     return Path(value).expanduser()
 
 

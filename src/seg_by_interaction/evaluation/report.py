@@ -192,8 +192,11 @@ def _fmt(values: list[float]) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
 
 
-def _table_md(results: dict, thresholds: list[str]) -> list[str]:
+def _table_md(results: dict, thresholds: list[str], only_run: bool | None = None) -> list[str]:
+    """``only_run``: list rows that were run only (default: the results' meta says)."""
     table = results.get("table", {})
+    if only_run is None:
+        only_run = bool(results.get("meta", {}).get("only_run_rows"))
     head = ["method", "supervision", "seeds"] + [
         f"{'authors' if p == 'voc07' else 'COCO'} AP@{t}" for p in PROTOCOLS for t in thresholds]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -201,7 +204,7 @@ def _table_md(results: dict, thresholds: list[str]) -> list[str]:
     for key in keys:
         label, supervision = TABLE_ROWS.get(key, (key, ""))
         runs = table.get(key, {}).get("runs", [])
-        if not runs and (key in ABLATION_ROWS or results.get("meta", {}).get("only_run_rows")):
+        if not runs and (key in ABLATION_ROWS or only_run):
             continue                            # optional extras are listed only when run
         cells = [_fmt(_values(runs, p, t)) for p in PROTOCOLS for t in thresholds]
         seeds = (", ".join("-" if r.get("seed") is None else str(r["seed"]) for r in runs)
@@ -305,7 +308,7 @@ def write_report(results: dict, out_dir: str | Path, report_cfg: dict | None = N
     if ooa:
         md += ["## Out of the arena", "",
                f"A set made to differ from training on purpose: {ooa.get('eval_set', '?')}.", ""]
-        md += _table_md(ooa, thresholds) + [""]
+        md += _table_md(ooa, thresholds, only_run=bool(meta.get("only_run_rows"))) + [""]
         md += ["Per object size (authors' AP, %):", ""] + _size_table_md(ooa, thresholds) + [""]
         if any((ooa.get("ap_vs_interactions") or {}).values()):
             reference = {k: [r["ap"] for r in ooa["table"][k].get("runs", [])]

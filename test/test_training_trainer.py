@@ -26,9 +26,13 @@ NO_JITTER = {"training.positive_shift_px": 0, "training.positive_scale_log2": 0.
 @pytest.mark.parametrize("refine", [False, True])
 def test_overfits_a_tiny_set(refine):
     # negatives drawn at the scales the arena's pyramid had (0.53-1.5): on a 120x140 frame the
-    # frame-derived pyramid reaches x2.0, a harder score task than 120 steps on one image
+    # frame-derived pyramid reaches x2.0, a harder score task than 120 steps on one image.
+    # No random negatives: on a frame holding one object they often frame it at the right
+    # scale (label noise by design, sampling.py), and a few such batches among the last ten
+    # steps raised the score loss to 1.1 (a fit of the noise, not a failure to learn)
     cfg = load_config(overrides={**SMALL, **NO_JITTER, "model.refine_head.enabled": refine,
-                                 "inference.min_object_px": 32.0, "inference.max_object_fraction": 0.75})
+                                 "inference.min_object_px": 32.0, "inference.max_object_fraction": 0.75,
+                                 "training.random_negative_fraction": 0.0})
     rng = np.random.default_rng(0)
     examples = blob_examples(rng, 1, height=120, width=140, num_objects=1, size_range=(40, 50))
     trainer = Trainer(cfg, source=InMemorySource(examples), mode="ce")

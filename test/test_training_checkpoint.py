@@ -149,3 +149,37 @@ def test_pad_mode_is_not_architecture(tmp_path, cfg):
     ck.save_checkpoint(tmp_path / "other.pt", build_model(changed), model_cfg=changed["model"])
     with pytest.raises(ck.CheckpointError, match="mask_size"):
         ck.load_checkpoint(tmp_path / "other.pt", build_model(cfg), model_cfg=cfg["model"])
+
+
+def test_ema_served_weights_and_resume(tmp_path, source):
+    """training.ema: checkpoints serve the moving average, SGD resumes from the raw weights,
+    and the average goes on from where it stopped (not restarted from the raw weights)."""
+    cfg = load_config(overrides={**SMALL, "training.ema.enabled": True, "training.ema.decay": 0.9})
+    trainer = Trainer(cfg, source=source)
+    trainer.train_steps(6, progress=False)
+    raw = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    avg = {k: v.clone() for k, v in trainer.served_model.state_dict().items()}
+    weights = [k for k, v in raw.items() if v.is_floating_point() and "running" not in k]
+    assert any(not torch.equal(raw[k], avg[k]) for k in weights)   # an average, not a copy
+    path = tmp_path / "ema.ckpt"
+    trainer.save(path)
+    served = load_segmenter(path, cfg).model.state_dict()
+    assert all(torch.equal(served[k], avg[k]) for k in avg)
+    resumed = Trainer.resume(path, cfg, source=source)
+    assert all(torch.equal(resumed.model.state_dict()[k], raw[k]) for k in raw)
+    assert all(torch.equal(resumed.served_model.state_dict()[k], avg[k]) for k in avg)
+    trainer.train_steps(1, progress=False)
+    resumed.train_steps(1, progress=False)
+    for k in weights:      # the same next step on both: the average continued, bit for bit
+        assert torch.equal(resumed.served_model.state_dict()[k], trainer.served_model.state_dict()[k])
+
+
+def test_ema_decay_warms_up():
+    """The first updates follow the raw weights closely (decay (1+n)/(10+n) < decay)."""
+    from seg_by_interaction.training.trainer import ema_update
+    avg, cur = [torch.zeros(3)], [torch.ones(3)]
+    ema_update(0.999)(avg, cur, 0)          # n = 0: d = 0.1, moves 90 % of the way
+    assert torch.allclose(avg[0], torch.full((3,), 0.9))
+    avg = [torch.zeros(3)]
+    ema_update(0.5)(avg, cur, 10 ** 6)      # late: the configured decay
+    assert torch.allclose(avg[0], torch.full((3,), 0.5))

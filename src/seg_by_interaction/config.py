@@ -169,6 +169,7 @@ RANGES: dict[str, tuple] = {
         "momentum", "random_negative_fraction", "hard_negative_fraction",
         "shifted_negative_fraction")},
     "training.grad_clip": _POSITIVE,
+    "training.ema.decay": _UNIT,
     "training.poll_hz": _POSITIVE,
     "store.busy_timeout_ms": _NON_NEGATIVE,
     "store.png_compression": (0, 9, True, True),

@@ -6,6 +6,7 @@
     python -m seg_by_interaction.experiments study      --budget cpu|tiny --out DIR
     python -m seg_by_interaction.experiments ablate     --out DIR [--variants a,b] [--jobs 2]
     python -m seg_by_interaction.experiments passive-twin --reference RUN_DIR --out DIR
+    python -m seg_by_interaction.experiments replay-training --reference RUN_DIR --out DIR [--set K=V]
     python -m seg_by_interaction.experiments rearrange  --out DIR [--episodes N] [--checkpoint P ...]
 """
 from __future__ import annotations
@@ -126,6 +127,12 @@ def cmd_passive_twin(args) -> int:
     return 0
 
 
+def cmd_replay_training(args) -> int:
+    from seg_by_interaction.experiments.replay import replay_training
+    print(replay_training(_cfg(args), args.reference, args.out, progress=True))
+    return 0
+
+
 def cmd_rearrange(args) -> int:
     from seg_by_interaction.rearrangement.evaluation import run_and_report, stage_checkpoints
     cfg = _cfg(args)
@@ -203,6 +210,12 @@ def main(argv=None) -> int:
     p.add_argument("--reference", required=True, help="the run folder (e.g. results/loop)")
     p.add_argument("--out", required=True, help="the twin's folder (then: loop-report --data-dir OUT)")
     p.set_defaults(func=cmd_passive_twin)
+
+    p = sub.add_parser("replay-training", help="a finished run's training replayed on the same "
+                       "data with another recipe (--set training....): then loop-report --data-dir OUT")
+    p.add_argument("--reference", required=True, help="the run folder (e.g. results/loop)")
+    p.add_argument("--out", required=True, help="the replay's folder")
+    p.set_defaults(func=cmd_replay_training)
 
     p = sub.add_parser("rearrange", help="rearrangement episodes in the arena: GT segments, "
                                          "learned stages, no-segmentation baseline; report")

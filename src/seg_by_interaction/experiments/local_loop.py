@@ -65,7 +65,7 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
             arena.set_background(None)
             arena.reset_scene()
             robot.home()
-        steps = LocalSteps(arena, robot, Segmenter(online.trainer.model, cfg, cfg["device"]), cfg,
+        steps = LocalSteps(arena, robot, Segmenter(online.trainer.served_model, cfg, cfg["device"]), cfg,
                            ground_truth=bool(oracle_labels))
         steps.model_version = online.version
         info = online.pretrain()

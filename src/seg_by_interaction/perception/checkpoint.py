@@ -26,10 +26,15 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer | None = None,
-                    state: dict | None = None, model_cfg: dict | None = None) -> None:
-    """Write model (+ optimizer, + plain-data ``state``) to ``path`` atomically."""
+                    state: dict | None = None, model_cfg: dict | None = None,
+                    train_model: torch.nn.Module | None = None) -> None:
+    """Write model (+ optimizer, + plain-data ``state``) to ``path`` atomically.
+
+    ``model`` holds the weights every reader serves; ``train_model``, when the trainer
+    serves an average of its weights (training.ema), the weights SGD continues from."""
     payload = {"version": VERSION,
                "model": model.state_dict(),
+               "train_model": None if train_model is None else train_model.state_dict(),
                "optimizer": None if optimizer is None else optimizer.state_dict(),
                "model_cfg": dict(model_cfg if model_cfg is not None else getattr(model, "cfg", {})),
                "state": dict(state or {})}
@@ -89,10 +94,12 @@ def _architecture(model_cfg: dict) -> dict:
 
 def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer | None = None,
-                    model_cfg: dict | None = None) -> dict:
+                    model_cfg: dict | None = None,
+                    train_model: torch.nn.Module | None = None) -> dict:
     """Load weights (and optimizer state) in place; returns the saved ``state`` dict.
 
-    With ``model_cfg``, the architecture recorded in the file must match it.
+    With ``model_cfg``, the architecture recorded in the file must match it. ``train_model``
+    gets the weights SGD continues from (the served ones when the file has no others).
     """
     payload = read_checkpoint(path)
     if model_cfg is not None:
@@ -104,6 +111,8 @@ def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
             raise CheckpointError(f"{path} was made for another model ({details})")
     try:
         model.load_state_dict(payload["model"])
+        if train_model is not None:
+            train_model.load_state_dict(payload.get("train_model") or payload["model"])
     except RuntimeError as exc:
         raise CheckpointError(f"{path} does not fit this model: {exc}") from exc
     if optimizer is not None and payload.get("optimizer") is not None:

@@ -35,6 +35,21 @@ class TrainingStopped(RuntimeError):
     this call are abandoned, nothing is saved; the last checkpoint stays the model."""
 
 
+def ema_update(decay: float):
+    """AveragedModel's multi_avg_fn for an exponential moving average whose decay warms up
+    as min(decay, (1 + n) / (10 + n)) over the first updates n: the average does not drag
+    the untrained weights along for thousands of steps."""
+    @torch.no_grad()
+    def update(averaged, current, n_averaged):
+        d = min(float(decay), (1.0 + float(n_averaged)) / (10.0 + float(n_averaged)))
+        if torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1.0 - d)
+        else:                           # counters (BatchNorm's num_batches_tracked)
+            for a, c in zip(averaged, current):
+                a.copy_(c)
+    return update
+
+
 def learning_rate(lr_steps, step: int) -> float:
     """The lr of the last [from_step, lr] entry with from_step <= step."""
     lr = float(lr_steps[0][1])
@@ -57,6 +72,12 @@ class Trainer:
         self.tcfg = cfg["training"]
         self.device = torch.device(device)
         self.model = (model if model is not None else build_model(cfg)).to(self.device)
+        # training.ema: readers are served an exponential moving average of the weights
+        # (BatchNorm statistics included); SGD continues from the raw ones
+        ema = self.tcfg.get("ema") or {}
+        self.ema = torch.optim.swa_utils.AveragedModel(
+            self.model, multi_avg_fn=ema_update(float(ema["decay"])), use_buffers=True) \
+            if ema.get("enabled") else None
         # under torchrun: DDP averages gradients over processes; each draws its own windows
         self.net = distributed.wrap_model(self.model)
         self.source = source
@@ -189,6 +210,8 @@ class Trainer:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(t["grad_clip"]))
             self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             self.step += 1
             if progress and sums["mask_loss"] and sums["score_loss"]:
                 bar.set_postfix(mask=f"{sums['mask_loss'][-1]:.3f}",
@@ -225,8 +248,14 @@ class Trainer:
         state = self._state()
         if extra:
             state["extra"] = dict(extra)
-        save_checkpoint(path, self.model, self.optimizer, state,
-                        model_cfg=self.cfg["model"])
+        save_checkpoint(path, self.served_model, self.optimizer, state,
+                        model_cfg=self.cfg["model"],
+                        train_model=self.model if self.ema is not None else None)
+
+    @property
+    def served_model(self) -> DeepMask:
+        """The weights segmenters get: the moving average with training.ema, else the raw."""
+        return self.model if self.ema is None else self.ema.module
 
     @classmethod
     def resume(cls, path: str | os.PathLike, cfg: dict, source: ExampleSource | None = None,
@@ -237,7 +266,12 @@ class Trainer:
         saved_mode = read_checkpoint(path)["state"].get("mode")
         trainer = cls(cfg, source=source, device=device, mode=mode or saved_mode,
                       metrics_path=metrics_path)
-        state = load_checkpoint(path, trainer.model, trainer.optimizer, model_cfg=cfg["model"])
+        if trainer.ema is None:
+            state = load_checkpoint(path, trainer.model, trainer.optimizer, model_cfg=cfg["model"])
+        else:   # the average goes on from the served weights, SGD from the raw ones
+            state = load_checkpoint(path, trainer.ema.module, trainer.optimizer,
+                                    model_cfg=cfg["model"], train_model=trainer.model)
+            trainer.ema.n_averaged.fill_(max(int(state["step"]), 1))
         trainer.step = int(state["step"])
         trainer.rng.bit_generator.state = state["numpy_rng"]
         return trainer

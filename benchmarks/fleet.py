@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))   # test/support
+
 def fleet_rate(master, tmp: Path, arenas: int, interactions: int, timeout: float) -> float:
-    from seg_by_interaction.ros.testing import ManagedProcess, interaction_marks
+    from support.ros_testing import ManagedProcess, interaction_marks
     data = tmp / f"fleet{arenas}"
     counters = [data / f"robot{k}.next_interaction" for k in range(arenas)]
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "fleet.launch", f"robots:={arenas}",
@@ -81,7 +83,7 @@ def main() -> int:
     n = args.interactions or (2 if args.quick else 15)
     per_writer = 20 if args.quick else 200
     from seg_by_interaction.config import load_config
-    from seg_by_interaction.ros.testing import RosMaster, exit_on_sigterm
+    from support.ros_testing import RosMaster, exit_on_sigterm
     exit_on_sigterm()          # `timeout` / kill: the finally below stops the master
     with tempfile.TemporaryDirectory(prefix="sbi_fleet_bench_") as d:
         tmp = Path(d)

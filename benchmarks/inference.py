@@ -15,11 +15,15 @@ import time
 import numpy as np
 import torch
 
+import sys
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))   # test/support
+
 from seg_by_interaction.config import load_config
 from seg_by_interaction.perception.inference import Segmenter
 from seg_by_interaction.perception.windows import object_size_range, pyramid_scales
 from seg_by_interaction.training.dataset import InMemorySource
-from seg_by_interaction.training.synthetic import blob_examples, blob_scene
+from support.synthetic import blob_examples, blob_scene
 from seg_by_interaction.training.trainer import Trainer
 
 

@@ -23,10 +23,12 @@ import time
 from pathlib import Path
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))   # test/support
+
 def measure(master, tmp: Path, interactions: int, train: bool, timeout: float,
             overrides: dict | None = None) -> float:
     import yaml
-    from seg_by_interaction.ros.testing import ManagedProcess, interaction_marks
+    from support.ros_testing import ManagedProcess, interaction_marks
     name = ("train" if train else "paused") + "".join("_" + k.rsplit(".", 1)[-1]
                                                       for k in overrides or {})
     data = tmp / name
@@ -87,7 +89,7 @@ def main() -> int:
     from seg_by_interaction.sim.presets import arena_overrides
     arena = arena_overrides(args.arena)
     n = args.interactions or (6 if args.quick else 40)
-    from seg_by_interaction.ros.testing import RosMaster, exit_on_sigterm
+    from support.ros_testing import RosMaster, exit_on_sigterm
     exit_on_sigterm()          # `timeout` / kill: the finally below stops the master
     reference_before = machine_reference()
     with tempfile.TemporaryDirectory(prefix="sbi_loop_bench_") as d:

@@ -13,8 +13,8 @@ import argparse
 import sys
 import time
 
-from seg_by_interaction.config import load_config
-from seg_by_interaction.rearrangement.evaluation import MethodSpec, run_method, summarise
+from sbi_research.config import load_config
+from sbi_research.rearrangement.evaluation import MethodSpec, run_method, summarise
 from seg_by_interaction.runtime import apply_runtime
 
 
@@ -28,7 +28,7 @@ def report(name: str, outcomes) -> None:
 
 def calibrate(cfg, episodes: int) -> None:
     from seg_by_interaction.perception.inference import load_segmenter
-    from seg_by_interaction.rearrangement.calibration import pair_costs, separation
+    from sbi_research.rearrangement.calibration import pair_costs, separation
     from seg_by_interaction.rearrangement.descriptors import make_descriptor
     from seg_by_interaction.training.online import latest_checkpoint
     rc = cfg["rearrangement"]

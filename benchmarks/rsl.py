@@ -19,10 +19,14 @@ import cv2
 import numpy as np
 import torch
 
+import sys
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))   # test/support
+
 from seg_by_interaction.config import load_config
-from seg_by_interaction.perception.rsl import (bias_shift_targets, flip_cost, iou,
-                                               robust_targets)
-from seg_by_interaction.training.synthetic import corrupt_mask
+from seg_by_interaction.perception.rsl import flip_cost, iou, robust_targets
+from support.rsl_reference import bias_shift_targets
+from support.synthetic import corrupt_mask
 
 
 def realistic_batch(batch: int, size: int, seed: int = 0):

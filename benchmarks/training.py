@@ -11,9 +11,13 @@ import argparse
 import numpy as np
 import torch
 
+import sys
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))   # test/support
+
 from seg_by_interaction.config import load_config
 from seg_by_interaction.training.dataset import InMemorySource
-from seg_by_interaction.training.synthetic import blob_examples
+from support.synthetic import blob_examples
 from seg_by_interaction.training.trainer import Trainer
 
 

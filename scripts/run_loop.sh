@@ -26,17 +26,17 @@ echo "[main] run folder: $RUN_DIR  (interactions: $INTERACTIONS, preset: $PRESET
   --interactions "$INTERACTIONS" --lock --owner-pid $$ >/dev/null
 
 echo "[main] 1/4 held-out test scenes and the out-of-arena set (rendered once, then reused)"
-EVAL_JSON=$("$PY" -m seg_by_interaction.experiments --preset "$PRESET" eval-set \
+EVAL_JSON=$("$PY" -m seg_by_interaction --preset "$PRESET" eval-set \
   --out "$ROOT/results/eval_sets" --split test --per-background "$EVAL_PER_BACKGROUND" | tail -n1)
-OOA_JSON=$("$PY" -m seg_by_interaction.experiments --preset "$PRESET" eval-set \
+OOA_JSON=$("$PY" -m seg_by_interaction --preset "$PRESET" eval-set \
   --out "$ROOT/results/eval_sets" --out-of-arena | tail -n1)
 
 echo "[main] 2/4 passive bootstrap: masks from watching random pushes, pre-training v1 (paper 4.3)"
-"$PY" -m seg_by_interaction.experiments --preset "$PRESET" passive --data-dir "$RUN_DIR" --seed "$SEED" \
+"$PY" -m seg_by_interaction --preset "$PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED" \
   --pretrain
 
 echo "[main] 3/4 the interaction loop under ROS (roslaunch seg_by_interaction interaction_loop.launch)"
-PORT=$("$PY" -c 'from seg_by_interaction.ros.environment import free_port; print(free_port())')
+PORT=$("$PY" -c 'from seg_by_interaction.processes import free_port; print(free_port())')
 export ROS_MASTER_URI="http://127.0.0.1:$PORT"
 START=$(date +%s)
 roslaunch -p "$PORT" seg_by_interaction interaction_loop.launch \
@@ -45,7 +45,7 @@ roslaunch -p "$PORT" seg_by_interaction interaction_loop.launch \
 LOOP_SECONDS=$(( $(date +%s) - START ))
 
 echo "[main] 4/4 evaluation and report"
-"$PY" -m seg_by_interaction.experiments --preset "$PRESET" loop-report --data-dir "$RUN_DIR" \
+"$PY" -m seg_by_interaction --preset "$PRESET" report --data-dir "$RUN_DIR" \
   --eval-json "$EVAL_JSON" --ooa-json "$OOA_JSON" --out "$RUN_DIR/report" --seed "$SEED" \
   --loop-seconds "$LOOP_SECONDS" \
   --command "scripts/run_loop.sh $INTERACTIONS"

@@ -108,6 +108,8 @@ fi
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 DEVEL_PY=$(ls -d "$WS"/devel/lib/python3*/dist-packages | head -n1)
 echo "$DEVEL_PY" > "$SITE/seg_by_interaction_devel.pth"
+# research/ (the study, ablations; python -m sbi_research) is not part of the ROS package
+echo "$ROOT/research" > "$SITE/sbi_research.pth"
 "$VENV/bin/python" -c 'import seg_by_interaction.msg, seg_by_interaction.srv, seg_by_interaction.msg._PickPlaceAction' \
   || { echo "[setup] generated messages do not import"; exit 1; }
 # ---------------------------------------------------------------- 5. arena assets

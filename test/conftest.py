@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def ros_master(tmp_path_factory):
     """A real roscore for the whole session; os.environ points at it."""
-    from seg_by_interaction.ros.testing import RosMaster
+    from support.ros_testing import RosMaster
     master = RosMaster(tmp_path_factory.mktemp("roscore"))
     saved = dict(os.environ)
     os.environ.update(master.env)
@@ -35,7 +35,7 @@ def ros_node(ros_master):
 @pytest.fixture
 def launch(ros_master, tmp_path):
     """Start roslaunch/rosrun commands; all are killed (process group) after the test."""
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from support.ros_testing import ManagedProcess
     started = []
 
     def _start(*argv, name="proc", env=None):

@@ -57,9 +57,10 @@ def test_what_presets_may_legitimately_set():
     cfg = load_config(overrides={"inference.min_object_px": 24, "training.grad_clip": 40,
                                  "training.lr_steps": [[0, 1.0e-3], [100, 1]]})
     assert cfg["inference"]["min_object_px"] == 24
-    # null where the default is null, or where the key allows it ("all")
-    load_config(overrides={"study.budgets.cpu.eval_backgrounds": None,
-                           "study.budgets.tiny.eval_backgrounds": None})
+    # null where the research sections allow it ("all")
+    from sbi_research.config import load_config as load_research_config
+    load_research_config(overrides={"study.budgets.cpu.eval_backgrounds": None,
+                                    "study.budgets.tiny.eval_backgrounds": None})
     # an index where the default is the word 'random'
     assert load_config(overrides={"loop.camera": 2})["loop"]["camera"] == 2
     # a quoted or dot-less exponent is a string in YAML 1.1: refused with a hint
@@ -68,8 +69,9 @@ def test_what_presets_may_legitimately_set():
 
 
 def test_study_budget_overrides_are_validated(tmp_path):
-    from seg_by_interaction.experiments.study import run_study
-    cfg = load_config(overrides={"study.budgets.tiny.overrides": {"training.batch_size": 0}})
+    from sbi_research.config import load_config as load_research_config
+    from sbi_research.study import run_study
+    cfg = load_research_config(overrides={"study.budgets.tiny.overrides": {"training.batch_size": 0}})
     with pytest.raises(ConfigError, match=r"training\.batch_size: must be >= 1"):
         run_study(cfg, tmp_path / "study", budget="tiny", progress=False)
     assert not (tmp_path / "study").exists()
@@ -97,7 +99,7 @@ def test_unknown_keys_still_refused():
 
 
 def test_ablation_variant_overrides_are_validated():
-    from seg_by_interaction.experiments.ablation import variant_config
+    from sbi_research.ablation import variant_config
     cfg = load_config()
     assert variant_config(cfg, {"overrides": {"rsl.iou_threshold": 0.5}}, 3)["rsl"]["iou_threshold"] == 0.5
     with pytest.raises(ConfigError, match=r"rsl\.iou_threshold: must be in \(0, 1\], got 1\.5"):

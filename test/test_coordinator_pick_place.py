@@ -51,7 +51,7 @@ def test_recalled_goal_is_not_counted_as_placed(ros_node):
     from seg_by_interaction.msg import PickPlaceAction, PickPlaceGoal, PickPlaceResult
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
     from seg_by_interaction.ros.coordinator import PickPlaceClient
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     from seg_by_interaction.types import Pose2D
     busy, release = threading.Event(), threading.Event()
 

@@ -21,7 +21,7 @@ def tiny_results(tmp_path):
     ours = (np.concatenate([gt, ~gt]), np.array([0.9, 0.2]))
     cfg = load_config()
     return {
-        "meta": {"command": "python -m seg_by_interaction.experiments --budget tiny",
+        "meta": {"command": "python -m sbi_research study --budget tiny",
                  "date": "2026-11-25", "preset": "default", "config": cfg,
                  "wall_clock_s": {"collect": 12.5, "train": 30.0}},
         "table": {

@@ -3,11 +3,11 @@ row trains as many steps as its reference, every row is judged on the val split.
 import hashlib
 import json
 
-from seg_by_interaction.config import load_config
+from sbi_research.config import load_config
 
 
 def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
-    from seg_by_interaction.experiments.ablation import run_ablation
+    from sbi_research.ablation import run_ablation
     from seg_by_interaction.perception.checkpoint import read_checkpoint
     from seg_by_interaction.training.online import list_checkpoints
     base = load_config()
@@ -52,7 +52,7 @@ def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
 
 def test_a_variant_with_an_unknown_oracle_is_refused_before_any_work(tmp_path):
     import pytest
-    from seg_by_interaction.experiments.ablation import run_ablation
+    from sbi_research.ablation import run_ablation
     cfg = load_config()
     cfg["ablation"]["variants"]["bad"] = {"oracle_labels": "psychic"}
     with pytest.raises(ValueError, match="oracle_labels must be"):
@@ -64,9 +64,9 @@ def test_passive_twin_matches_a_finished_runs_steps_and_only_reads_it(tmp_path):
     """The main job's 'what did interactions add' row: same checkpoints, same optimiser
     steps, passive examples only; the reference run is left as it was."""
     import hashlib
-    from seg_by_interaction.experiments.__main__ import main as cli
-    from seg_by_interaction.experiments.ablation import passive_twin
-    from seg_by_interaction.experiments.local_loop import run_session
+    from sbi_research.__main__ import main as cli
+    from sbi_research.ablation import passive_twin
+    from sbi_research.local_loop import run_session
     from seg_by_interaction.perception.checkpoint import read_checkpoint
     from seg_by_interaction.training.online import list_checkpoints
     base = load_config()

@@ -7,7 +7,7 @@ from seg_by_interaction.config import load_config
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.perception.checkpoint import read_checkpoint
 from seg_by_interaction.training.online import checkpoint_path, list_checkpoints
-from seg_by_interaction.training.synthetic import blob_examples
+from support.synthetic import blob_examples
 from seg_by_interaction.training.trainer import Trainer
 
 SMALL = {"model.trunk_width": 8, "model.window": 64, "model.mask_size": 16,
@@ -43,7 +43,7 @@ def _extra(path):
 
 
 def test_replay_follows_the_reference_history_and_resumes(reference, tmp_path):
-    from seg_by_interaction.experiments.replay import replay_training
+    from sbi_research.replay import replay_training
     cfg, run = reference
     variant = load_config(overrides={**SMALL, "training.ema.enabled": True})
     out = replay_training(variant, run, tmp_path / "replay")
@@ -60,7 +60,7 @@ def test_replay_follows_the_reference_history_and_resumes(reference, tmp_path):
 
 
 def test_replay_pretrains_anew_for_another_architecture(reference, tmp_path):
-    from seg_by_interaction.experiments.replay import replay_training
+    from sbi_research.replay import replay_training
     cfg, run = reference
     wider = load_config(overrides={**SMALL, "model.trunk_width": 16})
     out = replay_training(wider, run, tmp_path / "wide")
@@ -70,7 +70,7 @@ def test_replay_pretrains_anew_for_another_architecture(reference, tmp_path):
 
 
 def test_replay_refuses_its_own_reference_and_an_empty_run(reference, tmp_path):
-    from seg_by_interaction.experiments.replay import replay_training
+    from sbi_research.replay import replay_training
     cfg, run = reference
     with pytest.raises(ValueError, match="own folder"):
         replay_training(cfg, run, run)

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from seg_by_interaction.config import load_config
+from sbi_research.config import load_config
 
 pytestmark = pytest.mark.slow
 
 
 def test_tiny_study_writes_a_complete_report(tmp_path):
-    from seg_by_interaction.experiments.study import run_study
+    from sbi_research.study import run_study
     cfg = load_config()
     report = run_study(cfg, tmp_path, budget="tiny", progress=False, command="pytest")
     text = report.read_text()
@@ -48,8 +48,8 @@ def _check_table_is_what_the_rows_score(cfg, out, results):
     from seg_by_interaction.config import _deep_merge, expand_dotted
     from seg_by_interaction.evaluation.eval_set import EvalSet
     from seg_by_interaction.evaluation.report import curve_entry, run_entry
-    from seg_by_interaction.experiments.evaluate import evaluate_bottom_up, evaluate_checkpoint
-    from seg_by_interaction.experiments.study import within_budget
+    from seg_by_interaction.evaluation.checkpoints import evaluate_bottom_up, evaluate_checkpoint
+    from sbi_research.study import within_budget
     from seg_by_interaction.training.online import list_checkpoints
     budget = cfg["study"]["budgets"]["tiny"]
     tiny = _deep_merge(cfg, expand_dotted(budget["overrides"]), strict=True)
@@ -80,14 +80,14 @@ def _check_table_is_what_the_rows_score(cfg, out, results):
 
 
 def test_unknown_budget_is_refused(tmp_path):
-    from seg_by_interaction.experiments.study import run_study
+    from sbi_research.study import run_study
     with pytest.raises(ValueError, match="unknown budget"):
         run_study(load_config(), tmp_path, budget="huge")
 
 
 def test_an_interrupted_run_is_brought_to_its_budget_and_judged_at_it(tmp_path):
-    from seg_by_interaction.experiments.local_loop import run_session
-    from seg_by_interaction.experiments.study import _continue_run, _interactions_done, within_budget
+    from sbi_research.local_loop import run_session
+    from sbi_research.study import _continue_run, _interactions_done, within_budget
     from seg_by_interaction.training.online import list_checkpoints
     base = load_config()
     cfg = load_config(overrides=base["study"]["budgets"]["tiny"]["overrides"])
@@ -103,15 +103,15 @@ def test_an_interrupted_run_is_brought_to_its_budget_and_judged_at_it(tmp_path):
 
 def test_loop_report_from_a_run_folder(tmp_path):
     """The main job's report (scripts/run_loop.sh step 4) from a tiny run's checkpoints."""
-    from seg_by_interaction.experiments.evaluate import ensure_eval_set
-    from seg_by_interaction.experiments.local_loop import run_session
-    from seg_by_interaction.experiments.loop_report import loop_report
+    from seg_by_interaction.evaluation.sets import ensure_eval_set
+    from sbi_research.local_loop import run_session
+    from seg_by_interaction.evaluation.run_report import run_report
     base = load_config()
     cfg = load_config(overrides=base["study"]["budgets"]["tiny"]["overrides"])
     run_session(cfg, tmp_path / "run", 3, progress=False)
     eval_json = ensure_eval_set(tmp_path / "eval", cfg, "test", seed=0, num_backgrounds=1,
                                 images_per_background=2)
-    report = loop_report(tmp_path / "run", eval_json, cfg, tmp_path / "report", progress=False,
+    report = run_report(tmp_path / "run", eval_json, cfg, tmp_path / "report", progress=False,
                          command="pytest")
     results = json.loads((tmp_path / "report" / "results.json").read_text())
     for row in ("bottom_up", "bottom_up_tuned", "self_sup_rsl", "self_sup_rsl_no_refine"):

@@ -18,7 +18,7 @@ INTERACTIONS = 3   # per robot
 
 @pytest.fixture(scope="module")
 def fleet_run(ros_master, tmp_path_factory):
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from support.ros_testing import ManagedProcess
     tmp = tmp_path_factory.mktemp("fleet")
     preset = tmp / "tiny.yaml"
     preset.write_text(yaml.safe_dump({

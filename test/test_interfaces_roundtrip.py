@@ -34,8 +34,8 @@ def test_all_interfaces_generated():
 
 def test_every_message_roundtrips_through_a_topic(ros_node):
     import rospy
-    from seg_by_interaction.ros.sample_messages import sample, serialized
-    from seg_by_interaction.ros.testing import wait_until
+    from support.sample_messages import sample, serialized
+    from support.ros_testing import wait_until
     types = _message_types()
     assert len(types) >= 11
     for i, (name, cls) in enumerate(types):
@@ -54,7 +54,7 @@ def test_every_message_roundtrips_through_a_topic(ros_node):
 
 def test_every_service_roundtrips(ros_node):
     import rospy
-    from seg_by_interaction.ros.sample_messages import sample, serialized
+    from support.sample_messages import sample, serialized
     for i, (name, cls) in enumerate(_service_types()):
         req_sent = sample(cls._request_class, seed=i + 10)
         resp_sent = sample(cls._response_class, seed=i + 20)

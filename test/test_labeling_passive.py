@@ -140,10 +140,10 @@ def test_a_collection_killed_midway_is_resumed_not_trusted(tmp_path):
     want = _passive_keys(reference)
 
     run = tmp_path / "run"
-    argv = [sys.executable, "-m", "seg_by_interaction.experiments"]
+    argv = [sys.executable, "-m", "seg_by_interaction"]
     for s in sets:
         argv += ["--set", s]
-    argv += ["passive", "--data-dir", str(run), "--seed", "0"]
+    argv += ["bootstrap", "--data-dir", str(run), "--seed", "0"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     index = run / "store" / "index.sqlite"
     deadline = time.monotonic() + 200

@@ -113,7 +113,7 @@ def test_views_that_contradict_the_gripper_are_dropped(interaction):
 
 
 def test_oracle_views_use_the_lifted_objects_ground_truth(interaction):
-    from seg_by_interaction.experiments.oracle import oracle_views
+    from sbi_research.oracle import oracle_views
     before, _, after = interaction
     cfg = load_config()
     views = oracle_views(before, after, PICK, PLACE, held_id=1, cfg=cfg)
@@ -128,7 +128,7 @@ def test_oracle_views_use_the_lifted_objects_ground_truth(interaction):
 def test_moved_oracle_labels_a_nudged_object_the_lifted_oracle_calls_negative(interaction):
     """The two oracles differ on a failed lift that nudged the object: "lifted" stores a
     negative at the pick point, "moved" the nudged object's rendered mask."""
-    from seg_by_interaction.experiments.oracle import moved_oracle_views, oracle_views
+    from sbi_research.oracle import moved_oracle_views, oracle_views
     before, held, after = interaction
     cfg = load_config()
     # a successful pick and place: both oracles give the lifted object's masks

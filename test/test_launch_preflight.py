@@ -80,7 +80,7 @@ def test_the_owners_descendants_may_claim(tmp_path):
 
 @pytest.mark.slow
 def test_a_second_loop_is_refused_before_its_nodes_start(ros_master, tmp_path):
-    from seg_by_interaction.ros.testing import ManagedProcess, wait_until
+    from support.ros_testing import ManagedProcess, wait_until
     import rosgraph
     preset = tiny_preset(tmp_path / "tiny.yaml")
     run = tmp_path / "run"
@@ -109,7 +109,7 @@ def test_a_second_loop_is_refused_before_its_nodes_start(ros_master, tmp_path):
                 in text, text
             assert "process[" not in text
         # on a master of its own, the same folder is still refused (the lock)
-        from seg_by_interaction.ros.environment import free_port
+        from support.environment import free_port
         port = free_port()
         other = dict(ros_master.env, ROS_MASTER_URI=f"http://127.0.0.1:{port}")
         out = subprocess.run(["roslaunch", "-p", str(port), "seg_by_interaction",

@@ -9,10 +9,12 @@ from pathlib import Path
 PKG = "seg_by_interaction"
 SRC = Path(__file__).resolve().parents[1] / "src" / PKG
 
-# The lower layers: the building blocks the loop, the experiments and the nodes are made of.
+# The lower layers: the building blocks the loop, the evaluation and the nodes are made of.
 LOWER = ("types", "cameras", "sim", "perception", "labeling", "grasping", "data")
 # What they may never import: the applications built on them.
-UPPER = ("experiments", "ros", "rearrangement")
+UPPER = ("ros", "rearrangement", "evaluation")
+# Packages beside the product that the product never imports: research and test support.
+OUTSIDE = ("sbi_research", "support")
 
 
 def _module_name(path: Path) -> str:
@@ -46,7 +48,8 @@ def imports_of(source: str) -> set[str]:
             visit(child)
 
     visit(ast.parse(source))
-    return {m for m in found if m == PKG or m.startswith(PKG + ".")}
+    return {m for m in found if m == PKG or m.startswith(PKG + ".")
+            or m.split(".")[0] in OUTSIDE or m.split(".")[0] == "rospy"}
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -59,6 +62,8 @@ def import_graph() -> dict[str, set[str]]:
                 imported = imported.rsplit(".", 1)[0]
             if imported in modules and imported != name:
                 targets.add(imported)
+            elif imported.split(".")[0] in OUTSIDE + ("rospy",):
+                targets.add(imported.split(".")[0])
         graph[name] = targets
     return graph
 
@@ -78,6 +83,10 @@ def layer_violations(graph: dict[str, set[str]]) -> list[str]:
                 bad.append(f"{mod} imports {t} (training is built on perception)")
             if layer(mod) == "types" and layer(t) != "types":
                 bad.append(f"{mod} imports {t} (types is the bottom layer)")
+            if t in OUTSIDE:
+                bad.append(f"{mod} imports {t} (the product never imports research or test support)")
+            if t == "rospy" and layer(mod) != "ros":
+                bad.append(f"{mod} imports rospy (only seg_by_interaction.ros talks to ROS)")
     return bad
 
 
@@ -86,6 +95,8 @@ def layer_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     edges: dict[str, set[str]] = {}
     for mod, targets in graph.items():
         for t in targets:
+            if t in OUTSIDE or t == "rospy":
+                continue
             if layer(mod) != layer(t):
                 edges.setdefault(layer(mod), set()).add(layer(t))
     index, low, stack, on, out = {}, {}, [], set(), []
@@ -133,12 +144,16 @@ def test_rules_catch_hidden_upward_imports():
                                "seg_by_interaction.training.trainer.Trainer"}
     graph = {"seg_by_interaction.perception.inference": {"seg_by_interaction.training.trainer"},
              "seg_by_interaction.training.trainer": {"seg_by_interaction.perception.inference"},
-             "seg_by_interaction.sim.arena": {"seg_by_interaction.experiments.local_loop"},
-             "seg_by_interaction.experiments.local_loop": set()}
+             "seg_by_interaction.sim.arena": {"seg_by_interaction.ros.world_server"},
+             "seg_by_interaction.ros.world_server": set(),
+             "seg_by_interaction.loop.runner": {"sbi_research", "rospy"}}
     assert layer_violations(graph) == [
+        "seg_by_interaction.loop.runner imports rospy (only seg_by_interaction.ros talks to ROS)",
+        "seg_by_interaction.loop.runner imports sbi_research (the product never imports research "
+        "or test support)",
         "seg_by_interaction.perception.inference imports seg_by_interaction.training.trainer "
         "(training is built on perception)",
-        "seg_by_interaction.sim.arena imports seg_by_interaction.experiments.local_loop"]
+        "seg_by_interaction.sim.arena imports seg_by_interaction.ros.world_server"]
     assert layer_cycles(graph) == [["perception", "training"]]
 
 

@@ -49,7 +49,7 @@ def _examples(store_dir: Path):
 
 @pytest.fixture(scope="module")
 def loop_run(ros_master, tmp_path_factory):
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from support.ros_testing import ManagedProcess
     tmp = tmp_path_factory.mktemp("loop")
     preset = tiny_preset(tmp / "tiny.yaml")
     data = tmp / "data"

@@ -39,7 +39,7 @@ def test_outbox_on_disk_survives_a_restart(tmp_path):
 
 def test_local_session_collects_labels_trains_and_resumes(tmp_path):
     from seg_by_interaction.data.store import DatasetStore
-    from seg_by_interaction.experiments.local_loop import run_session
+    from sbi_research.local_loop import run_session
     from seg_by_interaction.training.online import list_checkpoints
     cfg = load_config(overrides={
         "passive.blocks": 1, "passive.pushes_per_block": 4, "training.update_every": 6,
@@ -69,7 +69,7 @@ def test_online_trainer_pretrains_updates_on_schedule_and_resumes(tmp_path):
     import numpy as np
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.training.online import OnlineTrainer
-    from seg_by_interaction.training.synthetic import blob_scene
+    from support.synthetic import blob_scene
     cfg = load_config(overrides={"training.update_every": 4, "training.steps_per_update": 1,
                                  "training.pretrain_steps": 1, "training.batch_size": 2})
     rng = np.random.default_rng(0)
@@ -107,7 +107,7 @@ def test_updates_replay_the_passive_bootstrap_in_the_configured_share(tmp_path):
     import numpy as np
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.training.online import OnlineTrainer
-    from seg_by_interaction.training.synthetic import blob_scene
+    from support.synthetic import blob_scene
     rng = np.random.default_rng(0)
     for share, expected in ((0.0, 0.0), (0.3, 0.3)):
         cfg = load_config(overrides={"training.replay.passive": share,

@@ -49,7 +49,7 @@ def _wait_counter(path, at_least: int, proc):
 
 
 def test_nodes_killed_mid_loop_recover_without_loss(ros_node, ros_master, tmp_path):
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from support.ros_testing import ManagedProcess
     from seg_by_interaction.training.online import list_checkpoints
     _DEADLINE[0] = time.monotonic() + BUDGET_S
     preset = tiny_preset(tmp_path / "tiny.yaml")
@@ -68,7 +68,7 @@ def test_nodes_killed_mid_loop_recover_without_loss(ros_node, ros_master, tmp_pa
             killed[node] = _pid(node, ros_master.uri)
             os.kill(killed[node], signal.SIGKILL)
         _wait_counter(counter, 4, proc)
-        from seg_by_interaction.ros.testing import wait_until
+        from support.ros_testing import wait_until
         wait_until(lambda: list_checkpoints(data / "checkpoints"), _left(), "a first model")
         for node in ("/trainer", "/robot0/interaction_coordinator", "/robot0/camera_capture"):
             killed[node] = _pid(node, ros_master.uri)

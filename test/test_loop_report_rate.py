@@ -1,5 +1,5 @@
 """The main job's report states its loop's interactions per minute from the counters."""
-from seg_by_interaction.experiments.loop_report import loop_rate
+from seg_by_interaction.evaluation.run_report import loop_rate
 
 
 def test_loop_rate_from_the_robot_counters(tmp_path):
@@ -15,9 +15,9 @@ def test_loop_rate_from_the_robot_counters(tmp_path):
 def test_a_missing_evaluation_set_is_refused_before_any_report_folder_is_made(tmp_path):
     import pytest
     from seg_by_interaction.config import load_config
-    from seg_by_interaction.experiments.loop_report import loop_report
+    from seg_by_interaction.evaluation.run_report import run_report
     out = tmp_path / "report"
     with pytest.raises(ValueError, match="evaluation set not found"):
-        loop_report(tmp_path, tmp_path / "nope" / "annotations.json", load_config(), out,
+        run_report(tmp_path, tmp_path / "nope" / "annotations.json", load_config(), out,
                     progress=False)
     assert not out.exists()

@@ -63,7 +63,7 @@ TIMEOUT = 4.0
 def test_camera_capture_errors_are_clear_and_bounded(ros_node, launch):
     import rospy
     from seg_by_interaction.ros.conversions import msg_to_frames
-    from seg_by_interaction.ros.testing import wait_for_service, wait_until
+    from support.ros_testing import wait_for_service, wait_until
     from seg_by_interaction.srv import CaptureFrames
     cams = FakeCameras("/capcam")
     try:

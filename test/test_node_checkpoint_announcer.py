@@ -43,7 +43,7 @@ def test_announcer_node_publishes_new_checkpoints(ros_node, launch, tmp_path):
     import os
 
     from seg_by_interaction.msg import ModelUpdate
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     got = []
     sub = ros_node.Subscriber("/announce_test/model_updates", ModelUpdate, got.append)
 

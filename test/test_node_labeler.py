@@ -41,7 +41,7 @@ def test_labeler_node(ros_node, launch, tmp_path):
     from seg_by_interaction.config import load_config
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.msg import Interaction, InteractionLabelled, LabeledExample
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     receipts: queue.Queue = queue.Queue()
     examples: queue.Queue = queue.Queue()
     rospy.Subscriber("/labtest/labelled", InteractionLabelled, receipts.put)
@@ -81,7 +81,7 @@ def test_store_failures_and_impossible_points_get_failed_receipts(ros_node, laun
 
     import rospy
     from seg_by_interaction.msg import Interaction, InteractionLabelled
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     receipts: queue.Queue = queue.Queue()
     rospy.Subscriber("/labfail/labelled", InteractionLabelled, receipts.put)
     pub = rospy.Publisher("/labfail/interactions", Interaction, queue_size=10)
@@ -116,7 +116,7 @@ def test_the_gripper_reading_reaches_the_labeller(ros_node, launch, tmp_path):
     the same record with the object in the gripper keeps its positives."""
     import rospy
     from seg_by_interaction.msg import Interaction, InteractionLabelled
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     receipts: queue.Queue = queue.Queue()
     rospy.Subscriber("/labgrip/labelled", InteractionLabelled, receipts.put)
     pub = rospy.Publisher("/labgrip/interactions", Interaction, queue_size=10)

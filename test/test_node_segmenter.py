@@ -19,7 +19,7 @@ def _image(h=120, w=160):
 @pytest.fixture
 def segmenter_node(ros_node, launch):
     """(Segment service proxy, the node's process: its log is the evidence of what it did)."""
-    from seg_by_interaction.ros.testing import wait_for_service
+    from support.ros_testing import wait_for_service
     proc = launch("rosrun", "seg_by_interaction", "segmenter", "__name:=segmenter",
                   "__ns:=/segtest", name="segmenter")
     wait_for_service("/segtest/segment", timeout=120)
@@ -68,7 +68,7 @@ def test_hot_reload_on_model_update_and_bad_checkpoint_kept_out(segmenter_node, 
     from seg_by_interaction.config import load_config
     from seg_by_interaction.msg import ModelUpdate
     from seg_by_interaction.ros.conversions import rgb_to_msg
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     from seg_by_interaction.training.trainer import Trainer
     cfg = load_config()
     good = tmp_path / "model_v00003.pt"
@@ -98,7 +98,7 @@ def test_update_without_checkpoint_is_refused_and_keeps_the_version(segmenter_no
     from seg_by_interaction.config import load_config
     from seg_by_interaction.msg import ModelUpdate
     from seg_by_interaction.ros.conversions import rgb_to_msg
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     from seg_by_interaction.training.trainer import Trainer
     pub = rospy.Publisher("/segtest/model_updates", ModelUpdate, queue_size=5)
     wait_until(lambda: pub.get_num_connections() > 0, 30, "the segmenter to subscribe")
@@ -148,7 +148,7 @@ def test_oversized_image_refused_before_conversion(segmenter_node):
 def test_overlay_published_when_watched_and_saved_by_image_saver(segmenter, launch, tmp_path):
     import cv2
     from seg_by_interaction.ros.conversions import rgb_to_msg
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     saver = launch("rosrun", "image_view", "image_saver", "image:=/segtest/segmenter/viz",
                    f"_filename_format:={tmp_path}/overlay%04d.png", "_save_all_image:=true",
                    name="image_saver")

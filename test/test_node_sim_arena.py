@@ -12,7 +12,7 @@ pytestmark = pytest.mark.ros
 
 @pytest.fixture(scope="module")
 def arena_node(ros_master, tmp_path_factory):
-    from seg_by_interaction.ros.testing import ManagedProcess, wait_for_service
+    from support.ros_testing import ManagedProcess, wait_for_service
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "sim_arena.launch", "ns:=armtest",
                            "seed:=3"], ros_master.env,
                           tmp_path_factory.mktemp("sim_arena") / "sim_arena.log")
@@ -39,7 +39,7 @@ def test_capture_frames_and_streams(ros_node, arena_node):
     from sensor_msgs.msg import CameraInfo, Image
     from seg_by_interaction.ros.conversions import msg_to_camera, msg_to_frames
     from seg_by_interaction.srv import CaptureFrames
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     streamed: queue.Queue = queue.Queue()
     sub = rospy.Subscriber("/armtest/cam2/image_raw", Image, streamed.put)
     info = rospy.wait_for_message("/armtest/cam0/camera_info", CameraInfo, timeout=30)
@@ -74,7 +74,7 @@ def _ground_truth(camera: int = 0):
     from seg_by_interaction.srv import CaptureFrames
     got: queue.Queue = queue.Queue()
     sub = rospy.Subscriber(f"/armtest/debug/cam{camera}/instances", Image, got.put)
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     wait_until(lambda: sub.get_num_connections() > 0, 30, "the debug topic")
     assert rospy.ServiceProxy("/armtest/capture_frames", CaptureFrames)().success
     msg = got.get(timeout=30)
@@ -120,7 +120,7 @@ def test_preempt_mid_motion(ros_node, arena_node):
     started = []
     client.send_goal(PickPlaceGoal(pick=Pose2D(-0.1, 0.1, 1.0), place=Pose2D(0.15, 0.15, 0.0)),
                      feedback_cb=lambda f: started.append(f.phase))
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     wait_until(lambda: started, 60, "the first feedback")
     client.cancel_goal()
     assert client.wait_for_result(rospy.Duration(60))

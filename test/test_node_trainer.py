@@ -15,7 +15,7 @@ OVERRIDES = "{training.pretrain_steps: 2, training.update_every: 1000, training.
 def _fill_store(store_dir, count: int, start: int = 0):
     from seg_by_interaction.config import load_config
     from seg_by_interaction.data.store import DatasetStore
-    from seg_by_interaction.training.synthetic import blob_examples
+    from support.synthetic import blob_examples
     store = DatasetStore(store_dir, load_config())
     for k, ex in enumerate(blob_examples(np.random.default_rng(start), count)):
         store.add_example(ex.image, ex.pick_px, ex.mask, robot_id="robotT",
@@ -26,7 +26,7 @@ def _fill_store(store_dir, count: int, start: int = 0):
 def test_train_now_updates_and_announces(ros_node, launch, tmp_path):
     import rospy
     from seg_by_interaction.msg import ModelUpdate
-    from seg_by_interaction.ros.testing import wait_for_service
+    from support.ros_testing import wait_for_service
     from seg_by_interaction.srv import TrainNow
     _fill_store(tmp_path / "store", 3)
     updates: queue.Queue = queue.Queue()
@@ -54,7 +54,7 @@ def test_ctrl_c_mid_update_stops_at_once_and_loses_nothing(ros_node, launch, tmp
     import signal
     import time
     import rospy
-    from seg_by_interaction.ros.testing import wait_for_service, wait_until
+    from support.ros_testing import wait_for_service, wait_until
     from seg_by_interaction.srv import TrainNow
     from seg_by_interaction.training.online import list_checkpoints
     _fill_store(tmp_path / "store", 3)

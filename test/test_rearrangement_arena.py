@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from seg_by_interaction.config import load_config
-from seg_by_interaction.rearrangement.baseline import DifferenceRearranger, changed_regions
+from sbi_research.config import load_config
+from sbi_research.rearrangement.baseline import DifferenceRearranger, changed_regions
 from seg_by_interaction.rearrangement.planner import Rearranger, RearrangementError
-from seg_by_interaction.rearrangement.scenes import pixel_errors, prepare_episode
-from seg_by_interaction.rearrangement.steps import GroundTruthSteps
+from sbi_research.rearrangement.scenes import pixel_errors, prepare_episode
+from sbi_research.rearrangement.steps import GroundTruthSteps
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.sim.robot import SimRobot
 
@@ -112,7 +112,7 @@ def test_difference_baseline_moves_the_displaced_object(cfg, arena):
 
 
 def test_cli_writes_report(tmp_path):
-    from seg_by_interaction.experiments.__main__ import main
+    from sbi_research.__main__ import main
     out = tmp_path / "rearr"
     assert main(["rearrange", "--out", str(out), "--episodes", "1", "--checkpoint", "untrained",
                  "--only", "gt_appearance"]) == 0

@@ -153,9 +153,10 @@ def test_segment_pose_top_down_camera():
 
 
 def test_planners_take_the_grasp_minimum_from_their_config():
-    from seg_by_interaction.rearrangement.baseline import DifferenceRearranger
+    from sbi_research.config import load_config as load_research_config
+    from sbi_research.rearrangement.baseline import DifferenceRearranger
     from seg_by_interaction.rearrangement.planner import Rearranger
-    cfg = load_config(overrides={"grasping.min_pixels": 123})
+    cfg = load_research_config(overrides={"grasping.min_pixels": 123})
     assert Rearranger.from_config(cfg, steps=None).grasp_min_pixels == 123
     assert DifferenceRearranger.from_config(cfg, steps=None).grasp_min_pixels == 123
 

@@ -20,7 +20,7 @@ SHIFT = 48          # px the good goal's target is shifted by (3 network strides
 
 @pytest.fixture(scope="module")
 def server(ros_master, tmp_path_factory):
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from support.ros_testing import ManagedProcess
     proc = ManagedProcess(["roslaunch", "seg_by_interaction", "rearrangement.launch",
                            f"ns:={NS.strip('/')}", "seed:=4", "output:=log"], ros_master.env,
                           tmp_path_factory.mktemp("rearrangement") / "launch.log")
@@ -81,7 +81,7 @@ def test_bad_goals_aborted_and_good_goal_served(ros_node, server):
     from seg_by_interaction.msg import PickPlaceActionResult
     placed = []
     pp_sub = rospy.Subscriber(f"{NS}/pick_place/result", PickPlaceActionResult, placed.append)
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     wait_until(lambda: pp_sub.get_num_connections() > 0, 60, "the pick_place result topic")
     target = np.roll(view, SHIFT, axis=1)
     state, result, feedback = _send(client, RearrangeGoal(target=rgb_to_msg(target), camera=1,

@@ -81,7 +81,7 @@ def test_records_read_back_pixel_for_pixel_from_a_bag_half_the_size(chain, tmp_p
     from seg_by_interaction.ros.bag_records import RECORDED_TOPIC
     from seg_by_interaction.ros.interaction_codec import Packer
     from seg_by_interaction.ros.interaction_recorder import InteractionRecorder
-    from seg_by_interaction.ros.sample_messages import serialized
+    from support.sample_messages import serialized
     rec = InteractionRecorder(tmp_path / "run" / "interactions.bag", Packer("png", dedupe=True),
                               min_free_mb=0, log=_Log())
     for msg in chain:
@@ -158,7 +158,7 @@ def test_a_full_disk_pauses_recording_once_and_resumes_in_a_new_file(chain, tmp_
 def test_plain_interaction_bags_of_earlier_versions_still_read(chain, tmp_path):
     import rosbag
     import rospy
-    from seg_by_interaction.ros.sample_messages import serialized
+    from support.sample_messages import serialized
     path = tmp_path / "old.bag"
     with rosbag.Bag(str(path), "w") as bag:
         for k, msg in enumerate(chain):
@@ -169,8 +169,8 @@ def test_plain_interaction_bags_of_earlier_versions_still_read(chain, tmp_path):
 def test_record_interactions_node_records_what_is_published(ros_node, chain, launch, tmp_path):
     import rospy
     from seg_by_interaction.msg import Interaction
-    from seg_by_interaction.ros.sample_messages import serialized
-    from seg_by_interaction.ros.testing import wait_until
+    from support.sample_messages import serialized
+    from support.ros_testing import wait_until
     pub = rospy.Publisher("/rectest/interactions", Interaction, queue_size=10)
     bag = tmp_path / "new" / "deeper" / "interactions.bag"
     proc = launch("rosrun", "seg_by_interaction", "record_interactions", "__ns:=/rectest",
@@ -197,7 +197,7 @@ def test_record_bag_creates_the_folder_and_never_overwrites(ros_node, tmp_path):
     """rosbag record (camera streams) through record_bag, twice with the same -O."""
     import rosbag
     import rospy
-    from seg_by_interaction.ros.testing import wait_until
+    from support.ros_testing import wait_until
     from std_msgs.msg import String
     bag = tmp_path / "new" / "deeper" / "cameras.bag"
     pub = rospy.Publisher("/record_test", String, queue_size=10)

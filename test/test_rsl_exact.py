@@ -4,8 +4,8 @@ import itertools
 import pytest
 import torch
 
-from seg_by_interaction.perception.rsl import (bias_shift_targets, flip_cost, iou,
-                                               robust_targets)
+from seg_by_interaction.perception.rsl import flip_cost, iou, robust_targets
+from support.rsl_reference import bias_shift_targets
 
 
 def brute_force_cost(logits, mask, b):

@@ -30,7 +30,7 @@ def _record_sim_cameras(ros_master, tmp: Path) -> tuple[Path, Path]:
     homographies, shifted to the workspace)."""
     from seg_by_interaction.cameras.calibration import save_calibration
     from seg_by_interaction.config import load_config
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from support.ros_testing import ManagedProcess
     from seg_by_interaction.sim.arena import Arena
     bag = tmp / "recorded" / "cameras.bag"
     rec = ManagedProcess(["roslaunch", "seg_by_interaction", "interaction_loop.launch",
@@ -57,7 +57,7 @@ def test_sawyer_backend_runs_the_loop_inside_its_workspace(ros_master, ros_node,
     from seg_by_interaction.config import load_config
     from seg_by_interaction.msg import Interaction
     from seg_by_interaction.ros.conversions import msg_to_frames
-    from seg_by_interaction.ros.testing import ManagedProcess
+    from support.ros_testing import ManagedProcess
     bag, calib = _record_sim_cameras(ros_master, tmp_path)
     xmin, xmax, ymin, ymax = load_config()["robot"]["sawyer"]["workspace"]
     records: queue.Queue = queue.Queue()

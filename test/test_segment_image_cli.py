@@ -29,7 +29,7 @@ def photo(tmp_path_factory):
 
 def test_a_real_size_photo_is_segmented_and_written_as_labels(ros_node, launch, ros_master,
                                                               photo, tmp_path):
-    from seg_by_interaction.ros.testing import wait_for_service
+    from support.ros_testing import wait_for_service
     launch("rosrun", "seg_by_interaction", "segmenter", "__name:=segmenter", "__ns:=/clitest",
            name="segmenter")
     wait_for_service("/clitest/segment", timeout=120)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.ros
 TOOL = """
 import sys, tempfile, time
 from pathlib import Path
-from seg_by_interaction.ros.testing import RosMaster, exit_on_sigterm
+from support.ros_testing import RosMaster, exit_on_sigterm
 if sys.argv[1] == "handled":
     exit_on_sigterm()
 master = RosMaster(Path(tempfile.mkdtemp()))

@@ -12,7 +12,7 @@ from seg_by_interaction.config import load_config
 from seg_by_interaction.perception.inference import build_model, load_segmenter
 from seg_by_interaction.perception import checkpoint as ck
 from seg_by_interaction.training.dataset import InMemorySource
-from seg_by_interaction.training.synthetic import blob_examples
+from support.synthetic import blob_examples
 from seg_by_interaction.training.trainer import Trainer
 
 SMALL = {"model.trunk_width": 8, "model.window": 64, "model.mask_size": 16,

@@ -122,7 +122,7 @@ def test_training_entry_point_runs_under_torchrun_in_lockstep(tmp_path):
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.training.online import list_checkpoints
     from seg_by_interaction.perception.checkpoint import read_checkpoint
-    from seg_by_interaction.training.synthetic import blob_examples
+    from support.synthetic import blob_examples
     cfg = load_config(overrides=SMALL)
     store = DatasetStore(tmp_path / "store", cfg)
     rng = np.random.default_rng(0)

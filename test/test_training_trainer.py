@@ -12,7 +12,7 @@ from seg_by_interaction.perception.rsl import iou
 from seg_by_interaction.perception.windows import cut_window, fill_colour
 from seg_by_interaction.training.dataset import ExampleSource, InMemorySource, MixedSource
 from seg_by_interaction.training.sampling import mask_box_centre_and_size
-from seg_by_interaction.training.synthetic import blob_examples, blob_scene
+from support.synthetic import blob_examples, blob_scene
 from seg_by_interaction.training.trainer import Trainer, learning_rate
 from seg_by_interaction.types import Example
 

@@ -173,16 +173,6 @@ RANGES: dict[str, tuple] = {
     "training.poll_hz": _POSITIVE,
     "store.busy_timeout_ms": _NON_NEGATIVE,
     "store.png_compression": (0, 9, True, True),
-    "study.human_fraction": _UNIT,
-    "study.gt_negatives_per_view": _NON_NEGATIVE,
-    "study.gt_scenes_per_background": _AT_LEAST_1,
-    **{f"study.budgets.*.{k}": _AT_LEAST_1 for k in (
-        "seeds", "interactions", "eval_backgrounds", "eval_per_background",
-        "general_backgrounds", "general_per_background", "curve_checkpoints")},
-    **{f"study.budgets.*.{k}": _NON_NEGATIVE for k in ("gt_scenes", "human_scenes")},
-    **{f"ablation.{k}": _AT_LEAST_1 for k in ("interactions", "seeds", "eval_per_background",
-                                              "curve_checkpoints")},
-    "ablation.gt_scenes": _NON_NEGATIVE,
     "ros.viz_limit": _NON_NEGATIVE,
     "ros.record.jpeg_quality": (1, 100, True, True),
     "ros.record.min_free_mb": _NON_NEGATIVE,
@@ -199,9 +189,6 @@ RANGES: dict[str, tuple] = {
     "rearrangement.max_segment_fraction": _UNIT_POSITIVE,
     "rearrangement.timeout": _POSITIVE,
     "rearrangement.trunk.scale": _POSITIVE,
-    "rearrangement.evaluation.episodes": _AT_LEAST_1,
-    "rearrangement.evaluation.candidates": _AT_LEAST_1,
-    "rearrangement.evaluation.displaced[]": _AT_LEAST_1,
     "evaluation.iou_thresholds[]": _UNIT_POSITIVE,
     "evaluation.max_detections": _AT_LEAST_1,
     "evaluation.coco_max_dets[]": _AT_LEAST_1,
@@ -219,8 +206,8 @@ RANGES: dict[str, tuple] = {
 
 # Keys that may be null although their default is not ("all"), and keys whose value
 # may have another type than their default's.
-NULLABLE = {"study.budgets.*.eval_backgrounds"}
-ALSO_ALLOWED = {"loop.camera": (int,), "rearrangement.evaluation.camera": (int,)}
+NULLABLE: set[str] = set()
+ALSO_ALLOWED = {"loop.camera": (int,)}
 
 
 def _deep_merge(base: dict, update: Mapping, strict: bool, where: str = "") -> dict:

@@ -1,11 +1,19 @@
-"""Facts about other processes from /proc (Linux): who a process is, who started it, and
-ending a roslaunch the way Ctrl-C does."""
+"""Facts about other processes from /proc (Linux): who a process is, who started it, ending
+a roslaunch the way Ctrl-C does, and a free loopback port for a new master."""
 from __future__ import annotations
 
 import os
 import signal
+import socket
 from pathlib import Path
 from typing import Optional
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (never assume 11311 is free)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def start_time(pid: int) -> Optional[str]:

@@ -30,12 +30,11 @@ from typing import Optional
 from seg_by_interaction.config import _deep_merge, expand_dotted, validate_config
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.report import curve_entry, run_entry, save_results, write_report
-from seg_by_interaction.experiments.evaluate import (checkpoint_progress, ensure_eval_set,
-                                                     ensure_out_of_arena_set,
-                                                     evaluate_checkpoint)
-from seg_by_interaction.experiments.local_loop import run_session
-from seg_by_interaction.experiments.oracle import ORACLES
-from seg_by_interaction.experiments.loop_report import pick_checkpoints
+from seg_by_interaction.evaluation.checkpoints import checkpoint_progress, evaluate_checkpoint
+from seg_by_interaction.evaluation.sets import ensure_eval_set, ensure_out_of_arena_set
+from sbi_research.local_loop import run_session
+from sbi_research.oracle import ORACLES
+from seg_by_interaction.evaluation.run_report import pick_checkpoints
 from seg_by_interaction.perception.checkpoint import read_checkpoint
 from seg_by_interaction.training.online import checkpoint_path, list_checkpoints
 
@@ -144,7 +143,7 @@ def passive_twin(cfg: dict, reference_dir: str | Path, out_dir: str | Path) -> P
 
 
 def _gt_supervised(cfg: dict, run_dir: Path, reference_dir: Path, scenes: int, seed: int) -> None:
-    from seg_by_interaction.experiments.study import train_gt_supervised
+    from sbi_research.study import train_gt_supervised
     reference = list_checkpoints(reference_dir / "checkpoints")
     steps = _steps_of(reference[-1][1]) if reference else int(cfg["training"]["pretrain_steps"])
     path = Path(train_gt_supervised(cfg, run_dir, scenes, steps, seed, False))

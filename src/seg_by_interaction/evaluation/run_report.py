@@ -2,7 +2,7 @@
 bottom-up baselines on a held-out set, then write report.md + figures.
 
 This is what ``scripts/run_loop.sh`` runs after the ROS loop; the multi-seed,
-multi-method study lives in ``study.py`` and writes the same kind of report.
+multi-method study (``python -m sbi_research study``) and writes the same kind of report.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.metrics import decode_masks
 from seg_by_interaction.evaluation.report import (curve_entry, qualitative_example,
                                                   run_entry, save_results, write_report)
-from seg_by_interaction.experiments.evaluate import (add_bottom_up_rows, checkpoint_progress,
-                                                     evaluate_checkpoints, size_counts)
+from seg_by_interaction.evaluation.checkpoints import (add_bottom_up_rows, checkpoint_progress,
+                                                       evaluate_checkpoints)
+from seg_by_interaction.evaluation.sets import size_counts
 from seg_by_interaction.training.online import list_checkpoints
 
 
@@ -40,7 +41,7 @@ def qualitative_rows(eval_set: EvalSet, evaluations: dict, count: int, top_k: in
     return rows
 
 
-def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: str | Path,
+def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: str | Path,
                 seed: int = 0, checkpoints: int = 5, command: str = "",
                 wall_clock: Optional[dict] = None, progress: bool = True,
                 ooa_json: Optional[str | Path] = None) -> Path:
@@ -62,7 +63,7 @@ def loop_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir:
             "voc07 = the authors' protocol (TP iff IoU > t with a still-unmatched GT, "
             "VOC07 11-point AP); coco = pycocotools COCOeval (useCats=0, TP iff IoU >= t).",
             f"One run (seed {seed}); the multi-seed study is `python -m "
-            "seg_by_interaction.experiments study`."]},
+            "sbi_research study`."]},
         "table": {}, "ap_vs_interactions": {}, "pr_curves": {}}
     rate = loop_rate(data_dir, clock.get("interaction loop"))
     if rate is not None:

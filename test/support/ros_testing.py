@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from seg_by_interaction.ros.environment import free_port, ros_environment
+from support.environment import free_port, ros_environment
 
 
 _PR_SET_PDEATHSIG = 1                     # linux/prctl.h

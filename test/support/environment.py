@@ -6,11 +6,14 @@ Tests and tools start roscore/roslaunch/rosbag as subprocesses; they need what
 from __future__ import annotations
 
 import functools
-import socket
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from seg_by_interaction.processes import free_port
+
+__all__ = ["REPO_ROOT", "ENV_SCRIPT", "free_port", "ros_environment"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_SCRIPT = REPO_ROOT / "scripts" / "env.sh"
 
 
@@ -27,10 +30,3 @@ def ros_environment() -> dict:
             k, v = item.split(b"=", 1)
             env[k.decode()] = v.decode()
     return env
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now (never assume 11311 is free)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -16,11 +16,12 @@ from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.report import (GENERALISATION_CELLS, curve_entry,
                                                   run_entry, save_results, write_report)
-from seg_by_interaction.experiments.evaluate import (add_bottom_up_rows, checkpoint_progress,
-                                                     ensure_eval_set, evaluate_checkpoint)
-from seg_by_interaction.experiments.ground_truth import collect_ground_truth, ground_truth_complete
-from seg_by_interaction.experiments.local_loop import run_session
-from seg_by_interaction.experiments.loop_report import pick_checkpoints, qualitative_rows
+from seg_by_interaction.evaluation.checkpoints import (add_bottom_up_rows, checkpoint_progress,
+                                                       evaluate_checkpoint)
+from seg_by_interaction.evaluation.sets import ensure_eval_set
+from sbi_research.ground_truth import collect_ground_truth, ground_truth_complete
+from sbi_research.local_loop import run_session
+from seg_by_interaction.evaluation.run_report import pick_checkpoints, qualitative_rows
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.training.online import checkpoint_path, list_checkpoints
 from seg_by_interaction.training.trainer import Trainer

@@ -24,10 +24,10 @@ from tqdm import tqdm
 
 from seg_by_interaction.config import with_overrides
 from seg_by_interaction.sim.presets import STANDARD
-from seg_by_interaction.rearrangement.baseline import DifferenceRearranger
+from sbi_research.rearrangement.baseline import DifferenceRearranger
 from seg_by_interaction.rearrangement.planner import Rearranger, RearrangementError
-from seg_by_interaction.rearrangement.scenes import pixel_errors, prepare_episode
-from seg_by_interaction.rearrangement.steps import GroundTruthSteps
+from sbi_research.rearrangement.scenes import pixel_errors, prepare_episode
+from sbi_research.rearrangement.steps import GroundTruthSteps
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.sim.robot import SimRobot
 
@@ -190,7 +190,7 @@ def run_and_report(cfg: dict, out_dir, episodes: Optional[int] = None, seed: Opt
                    checkpoints: Sequence[Optional[str]] = (None,), only: Sequence[str] = (),
                    command: str = "", progress: bool = True) -> Path:
     """Evaluate the default methods (``only``: keys or kinds to keep) and write the report."""
-    from seg_by_interaction.rearrangement.report import write_report
+    from sbi_research.rearrangement.report import write_report
     ec = cfg["rearrangement"]["evaluation"]
     episodes = int(ec["episodes"] if episodes is None else episodes)
     seed = int(ec["seed"] if seed is None else seed)

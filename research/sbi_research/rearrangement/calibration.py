@@ -16,8 +16,8 @@ from seg_by_interaction.config import with_overrides
 from seg_by_interaction.sim.presets import STANDARD
 from seg_by_interaction.rearrangement.descriptors import Descriptor
 from seg_by_interaction.rearrangement.matching import cost_matrix
-from seg_by_interaction.rearrangement.scenes import prepare_episode
-from seg_by_interaction.rearrangement.steps import ground_truth_hypotheses
+from sbi_research.rearrangement.scenes import prepare_episode
+from sbi_research.rearrangement.steps import ground_truth_hypotheses
 from seg_by_interaction.sim.arena import Arena
 
 

@@ -49,7 +49,7 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
     online = OnlineTrainer(cfg, data_dir, device=cfg["device"], mode=mode,
                            human_fraction=human_fraction)
     if oracle_labels:
-        from seg_by_interaction.experiments.oracle import OracleLabeler
+        from sbi_research.oracle import OracleLabeler
         labeler = OracleLabeler(online.store, cfg,
                                 oracle="lifted" if oracle_labels is True else str(oracle_labels))
     else:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from seg_by_interaction.data.store import DatasetStore
-from seg_by_interaction.experiments.evaluate import checkpoint_progress
+from seg_by_interaction.evaluation.checkpoints import checkpoint_progress
 from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint
 from seg_by_interaction.training.dataset import MixedSource
 from seg_by_interaction.training.online import checkpoint_path, list_checkpoints

@@ -1,0 +1,111 @@
+"""The product's command line (no ROS master needed): the steps of the main job around the
+ROS loop, and what a user runs by hand.
+
+    python -m seg_by_interaction eval-set  --out DIR [--split test] [--out-of-arena] ...
+    python -m seg_by_interaction bootstrap --data-dir DIR [--pretrain]
+    python -m seg_by_interaction report    --data-dir DIR --eval-json J [--ooa-json J2] --out DIR
+
+Research commands (the study, ablations, replays) are ``python -m sbi_research``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from seg_by_interaction.cli import config_from_args as _cfg
+from seg_by_interaction.cli import parser_with_config, run
+
+
+def cmd_eval_set(args) -> int:
+    from seg_by_interaction.evaluation.sets import ensure_eval_set, ensure_out_of_arena_set
+    cfg = _cfg(args)
+    if args.out_of_arena:
+        print(ensure_out_of_arena_set(args.out, cfg))
+        return 0
+    print(ensure_eval_set(args.out, cfg, split=args.split, object_split=args.objects,
+                          seed=args.seed, num_backgrounds=args.backgrounds,
+                          images_per_background=args.per_background))
+    return 0
+
+
+def cmd_bootstrap(args) -> int:
+    """Paper 4.3 / Algorithm 1 line 1: masks from watching random pushes, then model v1."""
+    from seg_by_interaction.data.store import DatasetStore
+    from seg_by_interaction.labeling.passive import collect_passive, passive_complete
+    from seg_by_interaction.sim.arena import Arena
+    from seg_by_interaction.sim.robot import SimRobot
+    cfg = _cfg(args)
+    store = DatasetStore(Path(args.data_dir) / "store", cfg)
+    have = store.count(sources=["passive"])
+    if passive_complete(store) and not args.force:
+        print(f"passive bootstrap already there: {have} examples")
+    else:
+        if have:
+            print(f"passive bootstrap incomplete ({have} examples, the collection was cut off): "
+                  "collecting again, keeping what is stored")
+        with Arena(cfg, seed=args.seed, split="train") as arena:
+            n = collect_passive(store, arena, SimRobot(arena), cfg, seed=args.seed)
+        print(f"passive bootstrap: {n} examples from random pushes "
+              f"({store.count(sources=['passive']) - have} new)")
+    store.close()
+    if args.pretrain:   # the robot starts with model v1
+        from seg_by_interaction.training.online import OnlineTrainer
+        online = OnlineTrainer(cfg, args.data_dir, device=cfg["device"], progress=True)
+        try:
+            info = online.pretrain()
+        finally:
+            online.close()
+        print(f"pre-trained model v{info.version}: {info.checkpoint}" if info is not None
+              else f"pre-training: nothing to do (model v{online.version} exists or no passive examples)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from seg_by_interaction.evaluation.run_report import run_report
+    cfg = _cfg(args)
+    print(run_report(args.data_dir, args.eval_json, cfg, args.out, seed=args.seed,
+                     checkpoints=args.checkpoints, command=args.command or "",
+                     wall_clock={"interaction loop": args.loop_seconds} if args.loop_seconds else None,
+                     ooa_json=args.ooa_json))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = parser_with_config("python -m seg_by_interaction", __doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command_name", required=True)
+
+    p = sub.add_parser("eval-set", help="render a held-out evaluation set (COCO json + PNGs)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--split", default="test", help="background split")
+    p.add_argument("--objects", default=None, help="object split (default: same as --split)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backgrounds", type=int, default=None)
+    p.add_argument("--per-background", type=int, default=None)
+    p.add_argument("--out-of-arena", action="store_true",
+                   help="the out-of-arena set instead (evaluation.out_of_arena)")
+    p.set_defaults(func=cmd_eval_set)
+
+    p = sub.add_parser("bootstrap", help="the passive bootstrap: masks from watching random pushes")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="collect even if some exist")
+    p.add_argument("--pretrain", action="store_true",
+                   help="then pre-train model v1 on them (the trainer node resumes from it)")
+    p.set_defaults(func=cmd_bootstrap)
+
+    p = sub.add_parser("report", help="evaluate one run's checkpoints + baselines, write report.md")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--eval-json", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoints", type=int, default=5, help="checkpoints along the run to evaluate")
+    p.add_argument("--command", dest="command", default="", help="the command that produced the run (for the report)")
+    p.add_argument("--loop-seconds", type=float, default=None)
+    p.add_argument("--ooa-json", default=None,
+                   help="the out-of-arena set (eval-set --out-of-arena) scored beside the test split")
+    p.set_defaults(func=cmd_report)
+    return run(parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

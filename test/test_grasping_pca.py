@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.config import load_config
 from seg_by_interaction.grasping import Grasp, grasp_to_arena, plan_grasp
 

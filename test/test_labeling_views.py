@@ -4,7 +4,7 @@ import re
 import numpy as np
 import pytest
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.config import load_config
 from seg_by_interaction.labeling.quality import assess_view, summarize
 from seg_by_interaction.labeling.views import PAIR_PICK, PAIR_PLACE, label_interaction

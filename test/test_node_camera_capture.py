@@ -21,7 +21,7 @@ class FakeCameras:
     def __init__(self, ns: str):
         import rospy
         from sensor_msgs.msg import CameraInfo, Image
-        from seg_by_interaction.cameras.model import CameraModel
+        from seg_by_interaction.types import CameraModel
         from seg_by_interaction.ros.conversions import camera_to_msg
         self.size = {k: (W, H) for k in range(4)}
         self.silent: set[int] = set()

@@ -13,7 +13,7 @@ def test_plan_grasp_service(ros_node, launch):
     import cv2
     import rospy
     from sensor_msgs.msg import CameraInfo
-    from seg_by_interaction.cameras.model import CameraModel
+    from seg_by_interaction.types import CameraModel
     from seg_by_interaction.msg import Hypothesis
     from seg_by_interaction.ros.conversions import camera_to_msg, mask_to_msg
     from seg_by_interaction.srv import PlanGrasp
@@ -56,7 +56,7 @@ def test_preset_reaches_the_grasp_planner(ros_node, launch):
     import cv2
     import rospy
     from sensor_msgs.msg import CameraInfo
-    from seg_by_interaction.cameras.model import CameraModel
+    from seg_by_interaction.types import CameraModel
     from seg_by_interaction.msg import Hypothesis
     from seg_by_interaction.ros.conversions import camera_to_msg, mask_to_msg
     from seg_by_interaction.srv import PlanGrasp

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.config import load_config
 from seg_by_interaction.rearrangement.descriptors import (AppearanceDescriptor, make_descriptor,
                                                           rejection_threshold)

@@ -140,7 +140,7 @@ def test_reset_sweep_visits_eight_boundary_points(robot, intera):
 # ---------------------------------------------------------------- calibration
 
 def _true_camera():
-    from seg_by_interaction.cameras.model import CameraModel
+    from seg_by_interaction.types import CameraModel
     K = np.array([[400, 0, 215], [0, 400, 175], [0, 0, 1.0]])
     R = np.array([[0, -1, 0], [-1, 0, 0], [0, 0, -1.0]])
     t = -R @ np.array([0.65, 0.0, 0.9])

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import yaml
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 
 
 def fit_homography(pixels, base_xy, ransac_threshold: float | None = None) -> tuple[np.ndarray, float]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import abc
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.types import Frames
 
 

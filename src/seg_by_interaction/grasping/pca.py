@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 import numpy as np
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 
 
 @dataclass(frozen=True)

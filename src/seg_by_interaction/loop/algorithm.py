@@ -29,7 +29,6 @@ class PlannedGrasp:
     width_px: float
     pose: Pose2D
     width_m: float
-    wire: Any = field(default=None, repr=False, compare=False)  # the message it came in (ROS)
 
 
 class LoopSteps(Protocol):

@@ -1,23 +1,33 @@
-"""The interaction loop's steps by direct calls, in one process over the simulated arena
-(no ROS): the arena's cameras, a Segmenter, PCA grasps, the simulated robot. Used by the
-in-process learning loop (experiments/local_loop.py) and the rearrangement episodes."""
+"""The interaction loop's steps by direct calls, in one process, no ROS: a world's cameras, a
+segmenter, PCA grasps, a robot. The world and the robot are given (the simulated arena and
+its SimRobot in the research loop and the rearrangement episodes; anything with the same
+methods elsewhere), so the loop does not depend on the simulator."""
 from __future__ import annotations
+
+from typing import Optional, Protocol
 
 from seg_by_interaction.grasping import check_width, grasp_to_arena, plan_grasp
 from seg_by_interaction.loop.algorithm import PlannedGrasp
-from seg_by_interaction.perception.inference import Segmenter
-from seg_by_interaction.robot.interface import PickPlaceOutcome
-from seg_by_interaction.sim.arena import Arena
-from seg_by_interaction.sim.robot import SimRobot
+from seg_by_interaction.robot.interface import PickPlaceOutcome, Robot
 from seg_by_interaction.types import Frames, Hypothesis, Pose2D
 
 
-class LocalSteps:
-    """LoopSteps by direct calls: arena cameras, a Segmenter, PCA grasps, the sim robot."""
+class World(Protocol):
+    """What the steps need of the world the cameras look at."""
+    def render(self, include_ground_truth: bool = False) -> Frames: ...
+    def set_background(self, index: Optional[int]) -> object: ...
 
-    def __init__(self, arena: Arena, robot: SimRobot, segmenter: Segmenter, cfg: dict,
-                 ground_truth: bool = False):
-        self.arena, self.robot, self.segmenter, self.cfg = arena, robot, segmenter, cfg
+
+class FrameSegmenter(Protocol):
+    def segment(self, image) -> list[Hypothesis]: ...
+
+
+class LocalSteps:
+    """LoopSteps by direct calls: the world's cameras, a segmenter, PCA grasps, the robot."""
+
+    def __init__(self, world: World, robot: Robot, segmenter: Optional[FrameSegmenter],
+                 cfg: dict, ground_truth: bool = False):
+        self.arena, self.robot, self.segmenter, self.cfg = world, robot, segmenter, cfg
         self.model_version = 0
         self.ground_truth = ground_truth      # oracle-label ablation only: frames carry GT
 

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
 from seg_by_interaction.types import Pose2D
 

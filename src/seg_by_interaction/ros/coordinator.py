@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import actionlib
 import rospy
@@ -28,6 +30,28 @@ class StepFailed(RuntimeError):
     """A service or action answered with a failure."""
 
 
+# The loop's plain data, each with the message it arrived in: a record is published from
+# those messages again, so no image is encoded twice and nothing is cached here.
+@dataclass
+class FramesFromMsg(Frames):
+    msg: Any = field(default=None, repr=False, compare=False)       # FrameSet
+
+
+@dataclass
+class HypothesisFromMsg(Hypothesis):
+    msg: Any = field(default=None, repr=False, compare=False)       # Hypothesis (msg)
+
+
+@dataclass
+class GraspFromMsg(PlannedGrasp):
+    msg: Any = field(default=None, repr=False, compare=False)       # Grasp (msg)
+
+
+def frames_from_msg(msg: FrameSet) -> FramesFromMsg:
+    frames = msg_to_frames(msg)
+    return FramesFromMsg(frames.images, frames.stamp, frames.cameras, frames.gt_instances, msg=msg)
+
+
 # A goal's terminal states (actionlib_msgs/GoalStatus) by name, for messages.
 _STATE_NAMES = {getattr(GoalStatus, n): n for n in (
     "PENDING", "ACTIVE", "PREEMPTED", "SUCCEEDED", "ABORTED", "REJECTED", "PREEMPTING",
@@ -41,10 +65,7 @@ def outcome_from_action(state: int, result) -> PickPlaceOutcome:
     name = _STATE_NAMES.get(state, str(state))
     if result is None:
         return PickPlaceOutcome(OUTCOME_UNKNOWN, f"pick_place ended {name} without a result")
-    held = None
-    if result.held_frames.images:
-        held = msg_to_frames(result.held_frames)
-        held.wire = result.held_frames       # travels with the record
+    held = frames_from_msg(result.held_frames) if result.held_frames.images else None
     outcome = int(result.outcome)
     message = result.message
     if state != GoalStatus.SUCCEEDED:
@@ -114,9 +135,7 @@ class RosLoopSteps:
         resp = self._capture(include_ground_truth=False)
         if not resp.success:
             raise StepFailed(f"capture_frames: {resp.message}")
-        frames = msg_to_frames(resp.frames)
-        frames.wire = resp.frames            # travels with the record: nothing cached here
-        return frames
+        return frames_from_msg(resp.frames)
 
     def segment(self, frames: Frames, camera: int):
         image_msg = rgb_to_msg(frames.images[camera])
@@ -128,22 +147,20 @@ class RosLoopSteps:
         for msg in resp.hypotheses.hypotheses:
             msg.camera = camera
             hyp = msg_to_hypothesis(msg)
-            hyp.wire = msg
-            hyps.append(hyp)
+            hyps.append(HypothesisFromMsg(hyp.mask, hyp.score, hyp.box, msg=msg))
         return hyps, int(resp.hypotheses.model_version)
 
     def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp:
-        msg = hypothesis.wire
-        if msg is None:
-            msg = hypothesis_to_msg(hypothesis, 0, camera=camera)
-        info = (frames.wire.camera_info[camera] if frames.wire is not None
+        msg = hypothesis.msg if isinstance(hypothesis, HypothesisFromMsg) else \
+            hypothesis_to_msg(hypothesis, 0, camera=camera)
+        info = (frames.msg.camera_info[camera] if isinstance(frames, FramesFromMsg)
                 else camera_to_msg(frames.cameras[camera]))
         resp = self._plan(hypothesis=msg, camera_info=info)
         if not resp.success:
             raise ValueError(resp.message)
         g = resp.grasp
-        return PlannedGrasp(u=g.u, v=g.v, angle=g.angle, width_px=g.width_px,
-                            pose=Pose2D(g.x, g.y, g.theta), width_m=g.width, wire=g)
+        return GraspFromMsg(u=g.u, v=g.v, angle=g.angle, width_px=g.width_px,
+                            pose=Pose2D(g.x, g.y, g.theta), width_m=g.width, msg=g)
 
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:
         return self._pick_place(pick, place)
@@ -164,11 +181,13 @@ class RosLoopSteps:
         msg.after = _wire(record.after, self.robot_id)
         if record.outcome.held_result is not None:
             msg.held = _wire(record.outcome.held_result, self.robot_id)
-        if record.hypothesis is not None:
-            msg.hypothesis = record.hypothesis.wire or hypothesis_to_msg(
-                record.hypothesis, record.hypothesis_index, camera=record.camera)
-        if record.grasp is not None and record.grasp.wire is not None:
-            msg.grasp = record.grasp.wire
+        if isinstance(record.hypothesis, HypothesisFromMsg):
+            msg.hypothesis = record.hypothesis.msg
+        elif record.hypothesis is not None:
+            msg.hypothesis = hypothesis_to_msg(record.hypothesis, record.hypothesis_index,
+                                               camera=record.camera)
+        if isinstance(record.grasp, GraspFromMsg):
+            msg.grasp = record.grasp.msg
         else:  # exploration pick: no hypothesis, the arena pose alone
             msg.grasp = Grasp(camera=record.camera, x=record.pick.x, y=record.pick.y,
                               theta=record.pick.theta)
@@ -178,4 +197,4 @@ class RosLoopSteps:
 
 
 def _wire(frames: Frames, robot_id: str) -> FrameSet:
-    return frames.wire if frames.wire is not None else frames_to_msg(frames, robot_id)
+    return frames.msg if isinstance(frames, FramesFromMsg) else frames_to_msg(frames, robot_id)

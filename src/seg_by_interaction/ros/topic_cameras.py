@@ -17,7 +17,7 @@ import rospy
 from sensor_msgs.msg import CameraInfo, Image
 
 from seg_by_interaction.cameras.interface import CameraRig
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.ros.conversions import msg_to_camera, msg_to_rgb
 from seg_by_interaction.types import Frames
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pybullet as p
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.sim.assets.loading import MeshShapeCache
 from seg_by_interaction.sim.backgrounds import SPLITS, BackgroundLibrary, augment, table_image
 from seg_by_interaction.sim.camera_layout import RigSpec, make_cameras, sample_rig, standard_rig

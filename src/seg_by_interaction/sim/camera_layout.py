@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 
 _GL_TO_CV = np.diag([1.0, -1.0, -1.0])
 

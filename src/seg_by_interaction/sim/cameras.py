@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from seg_by_interaction.cameras.interface import CameraRig
-from seg_by_interaction.cameras.model import CameraModel
+from seg_by_interaction.types import CameraModel
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.types import Frames
 

@@ -133,6 +133,6 @@ if [ ! -s "$SH3D_DIR/sweethome3d.jar" ]; then
 fi
 # Cached by a key over the builder, its settings and the sources: seconds when present,
 # ~1 min the first time (decimation, convex decomposition, a render check per model).
-"$VENV/bin/python" -m seg_by_interaction.sim.assets build \
+"$VENV/bin/python" -m seg_by_interaction.assets build \
   || { echo "[setup] building the arena's asset library failed"; exit 1; }
 say "ready: .venv/bin/python imports seg_by_interaction; source scripts/env.sh for ROS tools"

@@ -12,8 +12,8 @@ import pytest
 
 from seg_by_interaction.config import load_config
 from seg_by_interaction.sim.arena import Arena
-from seg_by_interaction.sim.assets import wavefront as wf
-from seg_by_interaction.sim.assets.build import build_surfaces, ensure_library
+from seg_by_interaction.assets import wavefront as wf
+from seg_by_interaction.assets.build import build_surfaces, ensure_library
 from seg_by_interaction.sim.backgrounds import table_image
 from seg_by_interaction.sim.presets import arena_overrides
 
@@ -121,7 +121,7 @@ def test_library_is_built_once_and_reused(cfg):
 def test_sixteen_bit_png_becomes_an_eight_bit_surface(cfg, tmp_path, monkeypatch):
     """metaworld ships a 16-bit PNG; PyBullet renders those white. The builder re-saves
     every surface as 8-bit RGB and PyBullet then shows it."""
-    from seg_by_interaction.sim.assets import build, sources
+    from seg_by_interaction.assets import build, sources
     img16 = (np.random.default_rng(0).random((300, 300, 3)) * 65535).astype(np.uint16)
     src_png = tmp_path / "w16.png"
     cv2.imwrite(str(src_png), img16)

@@ -10,7 +10,7 @@ PKG = "seg_by_interaction"
 SRC = Path(__file__).resolve().parents[1] / "src" / PKG
 
 # The lower layers: the building blocks the loop, the evaluation and the nodes are made of.
-LOWER = ("types", "cameras", "sim", "perception", "labeling", "grasping", "data")
+LOWER = ("types", "cameras", "assets", "sim", "perception", "labeling", "grasping", "data")
 # What they may never import: the applications built on them.
 UPPER = ("ros", "rearrangement", "evaluation")
 # Packages beside the product that the product never imports: research and test support.
@@ -83,6 +83,8 @@ def layer_violations(graph: dict[str, set[str]]) -> list[str]:
                 bad.append(f"{mod} imports {t} (training is built on perception)")
             if layer(mod) == "types" and layer(t) != "types":
                 bad.append(f"{mod} imports {t} (types is the bottom layer)")
+            if layer(mod) == "assets" and layer(t) not in ("assets", "types", "config", "cli"):
+                bad.append(f"{mod} imports {t} (the asset build step sits below the simulator)")
             if t in OUTSIDE:
                 bad.append(f"{mod} imports {t} (the product never imports research or test support)")
             if t == "rospy" and layer(mod) != "ros":

@@ -5,6 +5,7 @@
     python -m sbi_research passive-twin --reference RUN_DIR --out DIR
     python -m sbi_research replay-training --reference RUN_DIR --out DIR [--set K=V]
     python -m sbi_research rearrange  --out DIR [--episodes N] [--checkpoint P ...]
+    python -m sbi_research arena-docs [--sheet docs/arena.png] [--table docs/assets.md]
 
 Then ``python -m seg_by_interaction report --data-dir DIR ...`` scores a twin or a replay.
 """
@@ -80,6 +81,21 @@ def cmd_replay_training(args) -> int:
     return 0
 
 
+def cmd_arena_docs(args) -> int:
+    """docs/arena.png (the libraries by split and a few camera views) and docs/assets.md."""
+    from seg_by_interaction.assets.build import ensure_library
+    from seg_by_interaction.sim.arena import Arena
+    from sbi_research.arena_docs import contact_sheet, provenance_markdown
+    cfg = _cfg(args)
+    manifest = ensure_library(cfg)
+    with Arena(cfg, seed=args.seed, split="train", library=manifest) as arena:
+        sheet = contact_sheet(arena, args.sheet)
+        Path(args.table).write_text(provenance_markdown(arena, manifest,
+                                                        "python -m sbi_research arena-docs"))
+    print(f"wrote {sheet} and {args.table}")
+    return 0
+
+
 def cmd_rearrange(args) -> int:
     from sbi_research.rearrangement.evaluation import run_and_report, stage_checkpoints
     cfg = _cfg(args)
@@ -128,6 +144,13 @@ def main(argv=None) -> int:
     p.add_argument("--reference", required=True, help="the run folder (e.g. results/loop)")
     p.add_argument("--out", required=True, help="the replay's folder")
     p.set_defaults(func=cmd_replay_training)
+
+    p = sub.add_parser("arena-docs", help="docs/arena.png (contact sheet) and docs/assets.md "
+                       "(every asset's source, creator and licence)")
+    p.add_argument("--sheet", default="docs/arena.png")
+    p.add_argument("--table", default="docs/assets.md")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_arena_docs)
 
     p = sub.add_parser("rearrange", help="rearrangement episodes in the arena: GT segments, "
                                          "learned stages, no-segmentation baseline; report")

@@ -20,7 +20,8 @@ import numpy as np
 import pybullet as p
 
 from seg_by_interaction.types import CameraModel
-from seg_by_interaction.sim.assets.loading import MeshShapeCache
+from seg_by_interaction.assets.build import ensure_library
+from seg_by_interaction.assets.pybullet_shapes import MeshShapeCache
 from seg_by_interaction.sim.backgrounds import SPLITS, BackgroundLibrary, augment, table_image
 from seg_by_interaction.sim.camera_layout import RigSpec, make_cameras, sample_rig, standard_rig
 from seg_by_interaction.sim.fork_map import fork_map
@@ -34,7 +35,13 @@ def smoothstep(s: float) -> float:
 
 
 class Arena:
-    def __init__(self, cfg: dict, seed: int = 0, split: str = "train"):
+    """The simulated world: table, objects, gripper, four cameras, in one PyBullet client.
+
+    ``library`` is the built asset library's manifest (``assets.build.ensure_library``);
+    without it the cached one is looked up (and built once if missing)."""
+
+    def __init__(self, cfg: dict, seed: int = 0, split: str = "train",
+                 library: Optional[dict] = None):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (use one of {SPLITS})")
         self.cfg = cfg
@@ -49,8 +56,10 @@ class Arena:
         self.size_rng = np.random.default_rng((self.seed, 15))   # object sizes (arena.objects.sizes)
         self._noise_bank: Optional[np.ndarray] = None
         self.render_fallbacks = 0      # shares a forked renderer failed and this process redid
-        self.backgrounds = BackgroundLibrary(cfg)
-        self.objects = ObjectLibrary(cfg)
+        if library is None and (self.a["backgrounds"]["photos"] or self.a["objects"]["meshes"]):
+            library = ensure_library(cfg)      # found in the cache (scripts/setup.sh built it)
+        self.backgrounds = BackgroundLibrary(cfg, library)
+        self.objects = ObjectLibrary(cfg, library)
         self.object_split = split
         self.background_split = split
         self._tmp = Path(tempfile.mkdtemp(prefix="sbi_arena_"))

@@ -1,7 +1,7 @@
 """Table-top surfaces: photographs from installed packages (the default), generated
 pattern families (an option), and user-supplied images.
 
-Photographs come from the asset library (``sim/assets``: metaworld's and robosuite's
+Photographs come from the asset library (``seg_by_interaction.assets``: metaworld's and robosuite's
 surface photos, 8-bit RGB, near-duplicates grouped); the generated families are
 drawn from the library seed at run time. Either way every run and every machine sees
 the same library and the same train/val/test split, and no photograph (or copy of
@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
+from seg_by_interaction.assets.photos import square_photo
 from seg_by_interaction.sim.splits import SPLITS, split_groups
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -212,15 +213,6 @@ def _photo_loader(path: Path):
     return load
 
 
-def square_photo(img: np.ndarray, px: int) -> np.ndarray:
-    """The centre square of ``img`` at ``px`` x ``px`` (table textures are square)."""
-    h, w = img.shape[:2]
-    side = min(h, w)
-    y0, x0 = (h - side) // 2, (w - side) // 2
-    crop = img[y0:y0 + side, x0:x0 + side]
-    return cv2.resize(crop, (px, px), interpolation=cv2.INTER_AREA if side > px else cv2.INTER_CUBIC)
-
-
 def augment(img: np.ndarray, rng: np.random.Generator, jitter: dict) -> np.ndarray:
     """A training variant of a surface: a random square crop (zoom), a quarter turn
     and flip, and small brightness / contrast / saturation / hue changes."""
@@ -255,9 +247,10 @@ def table_image(img: np.ndarray, table_size: float, texture_metres: float) -> np
 
 
 class BackgroundLibrary:
-    """All backgrounds with their split; ``split(name)`` lists one split."""
+    """All backgrounds with their split; ``split(name)`` lists one split. The photographs
+    come from the built asset library's ``manifest`` (required when arena.backgrounds.photos)."""
 
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, manifest: Optional[dict] = None):
         a = cfg["arena"]
         b = a["backgrounds"]
         self.size = int(a["background_size"])
@@ -265,8 +258,9 @@ class BackgroundLibrary:
         counts = list(a["splits"]["backgrounds"])
         pool: list[Background] = []
         if b["photos"]:
-            from seg_by_interaction.sim.assets.build import ensure_library
-            manifest = ensure_library(cfg)
+            if manifest is None:
+                raise ValueError("arena.backgrounds.photos needs the built asset library's manifest "
+                                 "(seg_by_interaction.assets.ensure_library)")
             root = Path(manifest["root"])
             train_only: list[Background] = []      # training-only sources: never val/test
             for entry in manifest["surfaces"]:

@@ -22,7 +22,7 @@ from pycocotools import mask as mask_utils
 
 from seg_by_interaction.config import with_overrides
 from seg_by_interaction.sim.arena import Arena
-from seg_by_interaction.sim.assets.sources import AssetSourceError, package_dir
+from seg_by_interaction.assets.sources import AssetSourceError, package_dir
 from seg_by_interaction.sim.backgrounds import SPLITS
 from seg_by_interaction.sim.presets import STANDARD
 

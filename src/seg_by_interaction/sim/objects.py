@@ -1,7 +1,7 @@
 """The object library: real textured meshes (the default), procedural shapes and
 scaled pybullet_data models (options), and user files.
 
-Real objects come from the asset library (``sim/assets``: Sweet Home 3D's and
+Real objects come from the asset library (``seg_by_interaction.assets``: Sweet Home 3D's and
 robosuite's textured models, gripper-sized, decimated, convex-decomposed); every
 object is an ``ObjectSpec`` decided once from the library seed, so object k is the
 same object in every run and the train/val/test split is fixed (models of the same
@@ -19,7 +19,7 @@ import numpy as np
 import pybullet as p
 import pybullet_data
 
-from seg_by_interaction.sim.assets.loading import MeshShapeCache
+from seg_by_interaction.assets.pybullet_shapes import MeshShapeCache
 from seg_by_interaction.sim.splits import SPLITS, split_groups
 
 PROCEDURAL_FAMILIES = ("box", "cube", "cylinder", "capsule", "L", "T", "prism", "wedge")
@@ -80,9 +80,10 @@ def object_texture(spec: ObjectSpec, size: int) -> np.ndarray:
 
 
 class ObjectLibrary:
-    """All objects with their split; ``split(name)`` lists one split."""
+    """All objects with their split; ``split(name)`` lists one split. The textured models
+    come from the built asset library's ``manifest`` (required when arena.objects.meshes)."""
 
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, manifest: Optional[dict] = None):
         a = cfg["arena"]
         o = a["objects"]
         seed = int(a["library_seed"])
@@ -93,8 +94,9 @@ class ObjectLibrary:
         hlo, hhi = o["height"]
         items: list[ObjectSpec] = []
         if o["meshes"]:
-            from seg_by_interaction.sim.assets.build import ensure_library
-            manifest = ensure_library(cfg)
+            if manifest is None:
+                raise ValueError("arena.objects.meshes needs the built asset library's manifest "
+                                 "(seg_by_interaction.assets.ensure_library)")
             self.mesh_root = Path(manifest["root"])
             for entry in manifest["objects"]:
                 items.append(ObjectSpec(
@@ -140,7 +142,7 @@ class ObjectLibrary:
                               path=str(path), scale=float(a["user_object_scale"]),
                               mass=float(np.mean(o["mass"])), rgba=None)
             if path.suffix.lower() == ".obj":
-                from seg_by_interaction.sim.assets.user import user_mesh_entry
+                from seg_by_interaction.assets.user import user_mesh_entry
                 spec.mesh = user_mesh_entry(path, cfg)
                 spec.mass = float(spec.mesh["mass"])
             items.append(spec)

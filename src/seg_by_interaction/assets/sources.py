@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from seg_by_interaction.sim.assets.wavefront import java_properties
+from seg_by_interaction.assets.wavefront import java_properties
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

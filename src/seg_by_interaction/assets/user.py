@@ -13,8 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from seg_by_interaction.sim.assets import wavefront as wf
-from seg_by_interaction.sim.assets.build import asset_root, prepare_mesh, write_object
+from seg_by_interaction.assets import wavefront as wf
+from seg_by_interaction.assets.build import asset_root, prepare_mesh, write_object
 
 
 def user_mesh_entry(path: Path, cfg: dict) -> dict:

@@ -30,10 +30,11 @@ from typing import Callable, Optional
 
 import cv2
 import numpy as np
+from scipy.sparse.csgraph import connected_components
 
-from seg_by_interaction.sim.assets import sources as src
-from seg_by_interaction.sim.assets import wavefront as wf
-from seg_by_interaction.sim.backgrounds import square_photo
+from seg_by_interaction.assets import sources as src
+from seg_by_interaction.assets import wavefront as wf
+from seg_by_interaction.assets.photos import square_photo
 
 BUILDER_VERSION = 5   # 5: meshes kept at their real (catalog) size; the gripper size is a scale
 _Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -166,22 +167,6 @@ def _dihedral(t: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-class _Groups:
-    """Union-find over item indices."""
-
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, i: int, j: int) -> None:
-        self.parent[self.find(i)] = self.find(j)
-
-
 def build_surfaces(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[list[dict], list[dict]]:
     s = cfg["arena"]["assets"]["surfaces"]
     px, min_px = int(s["texture_px"]), int(s["min_px"])
@@ -215,16 +200,19 @@ def build_surfaces(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[li
                      "creator": cand.creator, "tile_m": list(cand.tile_m) if cand.tile_m else None,
                      "source_size": [int(w), int(h)], "std": round(std, 2),
                      "mean_rgb": [round(float(c), 1) for c in colours[-1]]})
-    groups = _Groups(len(kept))
+    # copies of one photograph (any quarter turn or flip, alike in colour) form one group,
+    # named after its first member; splits are drawn by group
     limit = float(s["duplicate_correlation"])
+    same = np.zeros((len(kept), len(kept)), bool)
     for i in range(len(kept)):
         for j in range(i):
             corr = max(float((t * thumbs[j]).sum()) for t in _dihedral(thumbs[i]))
             close_colour = np.abs(colours[i] - colours[j]).max() < float(s["duplicate_colour"])
-            if corr > limit and close_colour:
-                groups.union(i, j)
+            same[i, j] = corr > limit and close_colour
+    _, label = connected_components(same, directed=False)
+    first = {}
     for i, item in enumerate(kept):
-        item["group"] = kept[groups.find(i)]["name"]
+        item["group"] = kept[first.setdefault(int(label[i]), i)]["name"]
     log(f"surfaces: {len(kept)} kept in {len(set(k['group'] for k in kept))} groups, {len(rejected)} rejected")
     return kept, rejected
 
@@ -434,7 +422,7 @@ def check_renders(out: Path, objects: list[dict], cfg: dict) -> None:
     textured parts show texture (not blank white or flat), and a thumbnail."""
     import pybullet as p
 
-    from seg_by_interaction.sim.assets.loading import MeshShapeCache
+    from seg_by_interaction.assets.pybullet_shapes import MeshShapeCache
 
     chk = cfg["arena"]["assets"]["render_check"]
     size = int(chk["px"])

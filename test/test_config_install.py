@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from seg_by_interaction.config import PACKAGE, ConfigError, find_config_dir
+from seg_by_interaction.config import ConfigError, find_config_dir
+from seg_by_interaction.config.presets import PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,8 +25,8 @@ class FakeRosPack:
 
 
 def _install_layout(tmp_path: Path) -> tuple[Path, Path]:
-    """(installed config.py, share/<pkg>) as catkin_make install lays them out."""
-    module = tmp_path / "install/lib/python3/dist-packages" / PACKAGE / "config.py"
+    """(installed config/presets.py, share/<pkg>) as catkin_make install lays them out."""
+    module = tmp_path / "install/lib/python3/dist-packages" / PACKAGE / "config" / "presets.py"
     module.parent.mkdir(parents=True)
     module.write_text("")
     share = tmp_path / "install/share" / PACKAGE
@@ -42,7 +43,8 @@ def test_install_space_presets_come_from_the_ros_package_path(tmp_path):
 
 def test_source_tree_presets_win(tmp_path):
     _, share = _install_layout(tmp_path)
-    found = find_config_dir(REPO / "src" / PACKAGE / "config.py", rospack=FakeRosPack({PACKAGE: share}))
+    found = find_config_dir(REPO / "src" / PACKAGE / "config" / "presets.py",
+                            rospack=FakeRosPack({PACKAGE: share}))
     assert found == REPO / "config"
 
 

@@ -137,18 +137,16 @@ def test_optional_refinement_head_and_files_from_before_it(tmp_path, cfg):
 def test_pad_mode_is_not_architecture(tmp_path, cfg):
     """model.pad_mode changes how inputs are padded, not the weights: files from before the
     option, and files trained with the other mode, load (so one can measure the effect)."""
-    old_cfg = {k: v for k, v in cfg["model"].items() if k != "pad_mode"}
+    from seg_by_interaction.config import with_overrides
+    old_cfg = {k: v for k, v in cfg.model.model_dump().items() if k != "pad_mode"}
     ck.save_checkpoint(tmp_path / "old.pt", build_model(cfg), model_cfg=old_cfg)
-    import copy
-    reflect = copy.deepcopy(cfg)
-    reflect["model"]["pad_mode"] = "reflect"
-    ck.load_checkpoint(tmp_path / "old.pt", build_model(reflect), model_cfg=reflect["model"])
-    ck.load_checkpoint(tmp_path / "old.pt", build_model(cfg), model_cfg=cfg["model"])
-    changed = copy.deepcopy(cfg)
-    changed["model"]["mask_size"] = int(cfg["model"]["mask_size"]) * 2
-    ck.save_checkpoint(tmp_path / "other.pt", build_model(changed), model_cfg=changed["model"])
+    reflect = with_overrides(cfg, {"model.pad_mode": "reflect"})
+    ck.load_checkpoint(tmp_path / "old.pt", build_model(reflect), model_cfg=reflect.model)
+    ck.load_checkpoint(tmp_path / "old.pt", build_model(cfg), model_cfg=cfg.model)
+    changed = with_overrides(cfg, {"model.mask_size": cfg.model.mask_size * 2})
+    ck.save_checkpoint(tmp_path / "other.pt", build_model(changed), model_cfg=changed.model)
     with pytest.raises(ck.CheckpointError, match="mask_size"):
-        ck.load_checkpoint(tmp_path / "other.pt", build_model(cfg), model_cfg=cfg["model"])
+        ck.load_checkpoint(tmp_path / "other.pt", build_model(cfg), model_cfg=cfg.model)
 
 
 def test_ema_served_weights_and_resume(tmp_path, source):

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from seg_by_interaction.config import _deep_merge, expand_dotted, validate_config
+from seg_by_interaction.config import with_overrides
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.report import curve_entry, run_entry, save_results, write_report
 from seg_by_interaction.evaluation.checkpoints import checkpoint_progress, evaluate_checkpoint
@@ -44,17 +44,16 @@ _AFTER_BOOTSTRAP_KEYS = {"training": {"replay", "update_every", "steps_per_updat
                          "labeling": {"use_gripper"}}
 
 
-def variant_config(cfg: dict, spec: dict, seed: int) -> dict:
-    out = _deep_merge(cfg, expand_dotted(spec.get("overrides") or {}), strict=True)
-    out["seed"] = int(seed)
-    validate_config(out, where="ablation variant overrides")
-    return out
+def variant_config(cfg, spec: dict, seed: int):
+    """The configuration of one variant and seed (its overrides checked like a preset's)."""
+    return with_overrides(cfg, {**(spec.get("overrides") or {}), "seed": int(seed)},
+                          where="ablation variant overrides")
 
 
 def bootstrap_key(cfg: dict, mode: str) -> str:
     """Hash of everything the passive bootstrap and the pre-trained v1 depend on."""
     kept = {}
-    for section, value in cfg.items():
+    for section, value in cfg.model_dump().items():
         if section in _AFTER_BOOTSTRAP or section == "preset":
             continue
         if isinstance(value, dict) and section in _AFTER_BOOTSTRAP_KEYS:
@@ -297,7 +296,7 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
                        "variants": {n: variants[n] for n in names},
                        "label_stats": {n: [r["label_stats"] for r in rs] for n, rs in by_name.items()},
                        "notes": [f"{budget} interactions per run, {n_seeds} seed(s); judged on the val split."],
-                       "config": cfg},
+                       "config": cfg.model_dump()},
               "table": {n: {"runs": [r["run"] for r in rs]} for n, rs in by_name.items()},
               "ap_vs_interactions": {n: [p for r in rs for p in r["curve"]] for n, rs in by_name.items()},
               "pr_curves": {n: rs[0]["pr"] for n, rs in by_name.items()}}

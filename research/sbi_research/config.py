@@ -1,9 +1,10 @@
 """The research package's configuration: the product's preset plus the study's and the
-ablations' sections from ``research.yaml`` (the product never reads them).
+ablations' sections and the rearrangement harness's keys, all from ``research.yaml`` (the
+product never reads them).
 
-Both sections are checked by typed models (unknown keys, wrong types and out-of-range
-values are errors naming the key); the overrides a budget or a variant carries name product
-keys and are checked when they are applied, against the product's configuration.
+``ResearchConfig`` extends the product's typed ``Config``: the same strict checks (unknown
+keys, wrong types and out-of-range values are errors naming the key). The overrides a
+budget or a variant carries name product keys and are checked when they are applied.
 """
 from __future__ import annotations
 
@@ -11,43 +12,38 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from seg_by_interaction.config import ConfigError, _deep_merge, expand_dotted
-from seg_by_interaction.config import load_config as load_product_config
+from seg_by_interaction.config import ConfigError, expand_dotted, load_preset_data, preset_path, validate
+from seg_by_interaction.config.presets import _deep_merge
+from seg_by_interaction.config.schema import (Config, Count, CountRange, NonNeg, NonNegInt,
+                                              Rearrangement, Section, Split, Unit)
 
 RESEARCH_YAML = Path(__file__).with_name("research.yaml")
-SECTIONS = ("study", "ablation", "rearrangement")
-
-Count = Field(ge=1)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class StudyBudget(_Strict):
-    seeds: int = Count
-    interactions: int = Count
-    eval_backgrounds: Optional[int] = Field(ge=1)     # null: every test background
-    eval_per_background: int = Count
-    general_backgrounds: int = Count
-    general_per_background: int = Count
-    curve_checkpoints: int = Count
-    gt_scenes: int = Field(ge=0)
-    human_scenes: int = Field(ge=0)
+class StudyBudget(Section):
+    seeds: Count
+    interactions: Count
+    eval_backgrounds: Optional[Count]                    # null: every test background
+    eval_per_background: Count
+    general_backgrounds: Count
+    general_per_background: Count
+    curve_checkpoints: Count
+    gt_scenes: NonNegInt
+    human_scenes: NonNegInt
     overrides: dict[str, Any] = {}                       # product keys, dotted
 
 
-class Study(_Strict):
+class Study(Section):
     eval_seed: int
-    human_fraction: float = Field(ge=0, le=1, strict=False)
-    gt_negatives_per_view: int = Field(ge=0)
-    gt_scenes_per_background: int = Count
+    human_fraction: Unit
+    gt_negatives_per_view: NonNegInt
+    gt_scenes_per_background: Count
     budgets: dict[str, StudyBudget]
 
 
-class AblationVariant(_Strict):
+class AblationVariant(Section):
     overrides: dict[str, Any] = {}                       # product keys, dotted
     mode: Literal["rsl", "ce"] = "rsl"
     oracle_labels: Union[bool, Literal["lifted", "moved"]] = False
@@ -56,82 +52,57 @@ class AblationVariant(_Strict):
     reference: str = "baseline"
 
 
-class Ablation(_Strict):
-    interactions: int = Count
-    seeds: int = Count
-    eval_split: Literal["train", "val", "test"]
+class Ablation(Section):
+    interactions: Count
+    seeds: Count
+    eval_split: Split
     eval_seed: int
-    eval_per_background: int = Count
-    curve_checkpoints: int = Count
-    gt_scenes: int = Field(ge=0)
+    eval_per_background: Count
+    curve_checkpoints: Count
+    gt_scenes: NonNegInt
     out_of_arena: bool
     variants: dict[str, AblationVariant]
 
 
-class NoSegmentationBaseline(_Strict):
-    min_pixels: int = Field(ge=0)                        # changed regions smaller are noise
+class NoSegmentationBaseline(Section):
+    min_pixels: NonNegInt                                # changed regions smaller are noise
 
 
-class RearrangementEpisodes(_Strict):
-    episodes: int = Count
+class RearrangementEpisodes(Section):
+    episodes: Count
     seed: int
-    split: Literal["train", "val", "test"]
-    camera: Union[Literal["random"], int]
-    objects_per_scene: tuple[int, int] = Field(strict=False)
-    displaced: tuple[int, int] = Field(strict=False)
-    place_margin: float = Field(ge=0, strict=False)
-    clearance: float = Field(ge=0, strict=False)
-    min_displacement: float = Field(ge=0, strict=False)
-    candidates: int = Count
-    dpi: int = Count
+    split: Split
+    camera: Union[Literal["random"], NonNegInt]
+    objects_per_scene: CountRange
+    displaced: CountRange
+    place_margin: NonNeg
+    clearance: NonNeg
+    min_displacement: NonNeg
+    candidates: Count
+    dpi: Count
 
 
-class RearrangementResearch(_Strict):
-    """Added to the product's ``rearrangement`` section."""
+class RearrangementResearch(Rearrangement):
+    """The product's rearrangement section plus the harness's keys."""
     baseline: NoSegmentationBaseline
     evaluation: RearrangementEpisodes
 
 
-class ResearchSections(_Strict):
+class ResearchConfig(Config):
     study: Study
     ablation: Ablation
     rearrangement: RearrangementResearch
 
 
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-
-
-def research_sections(overrides: Mapping[str, Any] | None = None) -> dict:
-    """research.yaml's sections with ``overrides`` (dotted or nested) applied, checked, as
-    plain data (the variants' optional fields filled in with their defaults)."""
-    raw = yaml.safe_load(RESEARCH_YAML.read_text())
+def load_config(preset: str = "default", overrides: Mapping[str, Any] | None = None) -> ResearchConfig:
+    """The product's configuration of ``preset`` with research.yaml's sections added, and
+    ``overrides`` (dotted or nested, product or research keys) applied; checked."""
+    data = _deep_merge(load_preset_data(preset_path(preset)), yaml.safe_load(RESEARCH_YAML.read_text()),
+                       strict=False)
     if overrides:
-        raw = _deep_merge(raw, expand_dotted(overrides), strict=True)
-    try:
-        return ResearchSections.model_validate(raw).model_dump()
-    except ValidationError as exc:
-        raise ConfigError(f"{RESEARCH_YAML.name}: invalid values: {_problems(exc)}") from None
+        data = _deep_merge(data, expand_dotted(overrides), strict=True)
+    return validate(data, where=f"preset {data['preset']} + {RESEARCH_YAML.name}"
+                    + (" with overrides" if overrides else ""), model=ResearchConfig)
 
 
-def load_config(preset: str = "default", overrides: Mapping[str, Any] | None = None) -> dict:
-    """The product's configuration of ``preset`` with the research sections added (study,
-    ablation, and the rearrangement harness's keys inside the product's rearrangement
-    section); an override goes to whichever of the two holds its key."""
-    nested = expand_dotted(overrides or {})
-    raw = yaml.safe_load(RESEARCH_YAML.read_text())
-    research: dict = {}
-    for section, keys in raw.items():
-        if section in nested:
-            mine = {k: v for k, v in nested[section].items() if section != "rearrangement" or k in keys}
-            research[section] = mine
-            rest = {k: v for k, v in nested[section].items() if k not in mine}
-            if rest:
-                nested[section] = rest
-            else:
-                del nested[section]
-    cfg = load_product_config(preset, nested or None)
-    sections = research_sections(research)
-    cfg["rearrangement"] = {**cfg["rearrangement"], **sections.pop("rearrangement")}
-    cfg.update(sections)
-    return cfg
+__all__ = ["ConfigError", "ResearchConfig", "load_config"]

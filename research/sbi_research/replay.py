@@ -40,7 +40,7 @@ class Prefix:
 
 
 def _same_architecture(path: Path, cfg: dict) -> bool:
-    return read_checkpoint(path).get("model_cfg") == dict(cfg["model"])
+    return read_checkpoint(path).get("model_cfg") == cfg.model.model_dump()
 
 
 def replay_training(cfg: dict, reference_dir: str | Path, out_dir: str | Path,

@@ -8,10 +8,10 @@ self-supervised row collects its own interactions with its own model, as in the 
 """
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 
+from seg_by_interaction.config import with_overrides
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.report import (GENERALISATION_CELLS, curve_entry,
@@ -33,10 +33,8 @@ SELF_SUPERVISED_ROWS = {  # row: (loss mode, uses ground-truth examples)
 }
 
 
-def _seeded(cfg: dict, seed: int) -> dict:
-    out = copy.deepcopy(cfg)
-    out["seed"] = int(seed)
-    return out
+def _seeded(cfg, seed: int):
+    return with_overrides(cfg, {"seed": int(seed)})
 
 
 def _recall_point(evaluation, info: dict, seed: int, ecfg: dict) -> dict:
@@ -131,9 +129,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
         raise ValueError(f"unknown budget '{budget}' (known: {', '.join(cfg['study']['budgets'])})")
     overrides = cfg["study"]["budgets"][budget].get("overrides") or {}
     if overrides:  # a budget may shrink the rest of the configuration (tests: tiny)
-        from seg_by_interaction.config import _deep_merge, expand_dotted, validate_config
-        cfg = _deep_merge(cfg, expand_dotted(overrides), strict=True)
-        validate_config(cfg, where=f"study budget {budget}'s overrides")
+        cfg = with_overrides(cfg, overrides, where=f"study budget {budget}'s overrides")
     sc = cfg["study"]
     b = sc["budgets"][budget]
     n_seeds = int(seeds or b["seeds"])
@@ -159,7 +155,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
     results: dict = {
         "meta": {"title": f"seg_by_interaction study ({budget} budget)", "command": command,
                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                 "preset": cfg["preset"], "config": cfg,
+                 "preset": cfg["preset"], "config": cfg.model_dump(),
                  "eval_set": f"{test_json} ({len(test_set)} images)",
                  "notes": [f"{b['interactions']} interactions per learned run, {n_seeds} seed(s).",
                            "Ground truth comes from the renderer; self-supervised rows never see it.",

@@ -5,6 +5,12 @@ split by ``usemtl`` into parts, each with its own vertices (one per distinct
 position/uv corner), triangles, diffuse colour and texture. Parts are transformed
 (axes, per-axis size, position), decimated to a face budget and written back as
 small OBJ files with normals, ready for ``createVisualShapeArray``.
+
+Why not trimesh (measured 2026-12-06 on the 89 models the library uses, trimesh 5.2.0):
+it reads the same parts, faces and uv corners, but splits vertices by (v, vt) index
+(368k vertices against 338k welded by value), returns the parts in reverse order, rounds
+Kd to 1/255 and triangulates quads in another face order; quadric decimation follows the
+face order, so 77 of the 89 built meshes would change (and with them every figure).
 """
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """AP of checkpoints and of the bottom-up baselines on an evaluation set."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 

@@ -6,13 +6,13 @@ multi-method study (``python -m sbi_research study``) and writes the same kind o
 """
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from seg_by_interaction.config import with_overrides
 from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.metrics import decode_masks
 from seg_by_interaction.evaluation.report import (curve_entry, qualitative_example,
@@ -58,7 +58,7 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         "title": "seg_by_interaction: one interaction run in the simulated arena",
         "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "preset": cfg["preset"], "eval_set": f"{eval_json} ({len(eval_set)} images)",
-        "config": cfg, "notes": [
+        "config": cfg.model_dump(), "notes": [
             "Ground truth comes from the renderer; the learner never sees it.",
             "voc07 = the authors' protocol (TP iff IoU > t with a still-unmatched GT, "
             "VOC07 11-point AP); coco = pycocotools COCOeval (useCats=0, TP iff IoU >= t).",
@@ -85,8 +85,7 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
     curve, recall_points = [], []
-    raw = copy.deepcopy(cfg)            # ablation: the network's own mask edges
-    raw["inference"]["refine"]["enabled"] = False
+    raw = with_overrides(cfg, {"inference.refine.enabled": False})   # the network's own mask edges
     refine_ablation = bool(chosen) and bool(cfg["inference"]["refine"]["enabled"])
     tasks = [(None, cfg, str(eval_json), "untrained model")]
     tasks += [(str(path), cfg, str(eval_json), f"model v{version}") for version, path in chosen]

@@ -32,11 +32,12 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
 
     ``model`` holds the weights every reader serves; ``train_model``, when the trainer
     serves an average of its weights (training.ema), the weights SGD continues from."""
+    from seg_by_interaction.config import plain
     payload = {"version": VERSION,
                "model": model.state_dict(),
                "train_model": None if train_model is None else train_model.state_dict(),
                "optimizer": None if optimizer is None else optimizer.state_dict(),
-               "model_cfg": dict(model_cfg if model_cfg is not None else getattr(model, "cfg", {})),
+               "model_cfg": plain(model_cfg if model_cfg is not None else getattr(model, "cfg", {})),
                "state": dict(state or {})}
     buf = io.BytesIO()
     torch.save(payload, buf)
@@ -84,7 +85,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 def _architecture(model_cfg: dict) -> dict:
     """The model settings a checkpoint must agree with. A disabled optional head is the
     same model as one made before that option existed (files from older versions load)."""
-    out = dict(model_cfg or {})
+    from seg_by_interaction.config import plain
+    out = plain(model_cfg)
     out.pop("pad_mode", None)       # how inputs are padded, not the weights' shape or meaning
     refine = out.pop("refine_head", None) or {}
     if refine.get("enabled"):

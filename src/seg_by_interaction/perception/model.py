@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, conv1x1
 
+from seg_by_interaction.config.schema import plain
+
 STRIDE = 16  # stem (4) x layer2 (2) x layer3 (2): the trunk is tapped after layer3
 
 
@@ -85,7 +87,7 @@ class DeepMask(nn.Module):
 
     def __init__(self, model_cfg: dict):
         super().__init__()
-        self.cfg = dict(model_cfg)
+        self.cfg = plain(model_cfg)
         self.window = int(model_cfg["window"])
         if self.window % STRIDE or self.window < 2 * STRIDE:
             raise ValueError(f"model.window must be a multiple of {STRIDE} and >= "

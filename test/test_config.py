@@ -37,7 +37,7 @@ def test_bad_values_in_overrides_are_refused_with_their_keys():
         "model.window": (-96, r"model\.window: must be >= 16"),
         "model.pad_mode": ("mirror", r"model\.pad_mode: must be one of 'constant' or 'reflect'"),
         "loop.camera": (-1, r"loop\.camera"),
-        "arena.objects_per_scene": ([8, 4], r"arena\.objects_per_scene: a range \[low, high\] needs low <= high"),
+        "passive.push_length": ([0.3, 0.1], r"passive\.push_length: a range \[low, high\] needs low <= high"),
         "arena.backgrounds.photos": (1, r"arena\.backgrounds\.photos: expected true or false"),
         "arena.objects_per_scene": ([4, "x"], r"arena\.objects_per_scene\[1\]: expected an integer"),
         "evaluation.iou_thresholds": ([0.3, 1.2], r"evaluation\.iou_thresholds\[1\]: must be <= 1(\.0)?, got 1\.2"),

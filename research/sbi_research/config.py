@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Union
 
 import yaml
-from pydantic import Field
 
 from seg_by_interaction.config import ConfigError, expand_dotted, load_preset_data, preset_path, validate
 from seg_by_interaction.config.presets import _deep_merge

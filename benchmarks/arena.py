@@ -36,7 +36,7 @@ def measure(name: str, n: int, seed: int) -> dict:
         x0, x1, y0, y1 = arena.workspace
         lifted, times = 0, []
         for i in range(n):
-            if i and i % int(cfg["arena"]["reset_every"]) == 0:
+            if i and i % int(cfg.arena.reset_every) == 0:
                 arena.reset_scene()
             t = time.perf_counter()
             before = rig.capture(include_ground_truth=True)

@@ -35,7 +35,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     cfg = load_config()
-    height, width = cfg["arena"]["image_height"], cfg["arena"]["image_width"]
+    height, width = cfg.arena.image_height, cfg.arena.image_width
     rng = np.random.default_rng(0)
     scenes = [scene(rng, height, width) for _ in range(3 if args.quick else 10)]
     out = {}

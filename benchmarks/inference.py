@@ -33,7 +33,7 @@ OLD_PYRAMID = {"inference.min_object_px": 32.29, "inference.max_object_fraction"
 
 def latency(preset: str, frames: int, train_steps: int, threads: int, hw=None, overrides=None):
     cfg = load_config(preset, {"device": "cpu", "torch_threads": threads, **(overrides or {})})
-    h, w = hw or (cfg["arena"]["image_height"], cfg["arena"]["image_width"])
+    h, w = hw or (cfg.arena.image_height, cfg.arena.image_width)
     rng = np.random.default_rng(0)
     trainer = Trainer(cfg, source=InMemorySource(blob_examples(rng, 4, height=h, width=w)))
     if train_steps:
@@ -62,11 +62,11 @@ def main():
     for preset in ("paper", "default"):
         steps = {"paper": 0 if args.quick else 10, "default": 20 if args.quick else 60}[preset]
         cfg, p50, p90, n = latency(preset, frames, steps, args.threads)
-        hw = (cfg["arena"]["image_height"], cfg["arena"]["image_width"])
+        hw = (cfg.arena.image_height, cfg.arena.image_width)
         lo, hi = object_size_range(cfg, hw)
-        levels = len(pyramid_scales(cfg["inference"], cfg["model"], hw))
-        print(f"{preset}_window: {cfg['model']['window']}")
-        print(f"{preset}_trunk_width: {cfg['model']['trunk_width']}")
+        levels = len(pyramid_scales(cfg.inference, cfg.model, hw))
+        print(f"{preset}_window: {cfg.model.window}")
+        print(f"{preset}_trunk_width: {cfg.model.trunk_width}")
         print(f"{preset}_object_px_range_{hw[1]}x{hw[0]}: {lo:.0f}-{hi:.0f} ({levels} levels)")
         print(f"{preset}_hypotheses_per_frame: {n:.1f}")
         print(f"{preset}_p90_s: {p90:.3f}")
@@ -75,7 +75,7 @@ def main():
     print(f"paper_over_default_p50: {results['paper'] / results['default']:.1f}")
     cfg, old_p50, _, _ = latency("default", frames, 20 if args.quick else 60, args.threads,
                                  overrides=OLD_PYRAMID)
-    hw = (cfg["arena"]["image_height"], cfg["arena"]["image_width"])
+    hw = (cfg.arena.image_height, cfg.arena.image_width)
     lo, hi = object_size_range(cfg, hw)
     print(f"old_pyramid_object_px_range: {lo:.0f}-{hi:.0f}")
     print(f"old_pyramid_p50_s: {old_p50:.3f}")
@@ -85,7 +85,7 @@ def main():
                                  args.threads, hw=big)
     lo, hi = object_size_range(cfg, big)
     print(f"default_object_px_range_1280x720: {lo:.0f}-{hi:.0f} "
-          f"({len(pyramid_scales(cfg['inference'], cfg['model'], big))} levels)")
+          f"({len(pyramid_scales(cfg.inference, cfg.model, big))} levels)")
     print(f"default_p50_s_1280x720: {big_p50:.3f}")
     print(f"default_p50_s_per_frame: {results['default']:.3f}")
 

@@ -64,19 +64,19 @@ def main() -> int:
     quality_by_size = {False: [], True: []}   # their views' label quality
     t_start = time.perf_counter()
     for i in range(n):
-        if i % int(cfg["arena"]["reset_every"]) == 0 or not arena.object_ids():
+        if i % int(cfg.arena.reset_every) == 0 or not arena.object_ids():
             arena.set_background(None)        # (a new camera rig too, with arena.cameras.vary)
             arena.reset_scene()
         before = arena.render(include_ground_truth=True)
         cam = int(rng.integers(len(before.images)))
         gt = before.gt_instances[cam]
         ids, counts = np.unique(gt[gt > 0], return_counts=True)
-        ids = ids[counts >= int(cfg["grasping"]["min_pixels"])]
+        ids = ids[counts >= int(cfg.grasping.min_pixels)]
         if len(ids) == 0:
             arena.reset_scene()
             continue
         target = int(rng.choice(ids))
-        x, y, theta, _ = grasp_to_arena(plan_grasp(gt == target, cfg["grasping"]["min_pixels"]), before.cameras[cam])
+        x, y, theta, _ = grasp_to_arena(plan_grasp(gt == target, cfg.grasping.min_pixels), before.cameras[cam])
         place = Pose2D(float(rng.uniform(x0 + margin, x1 - margin)),
                        float(rng.uniform(y0 + margin, y1 - margin)), float(rng.uniform(0, np.pi)))
         pick = Pose2D(float(np.clip(x, x0, x1)), float(np.clip(y, y0, y1)), theta)
@@ -85,7 +85,7 @@ def main() -> int:
         if out.outcome != OUTCOME_PLACED or out.held_result is None:
             continue
         lifted += int(out.object_in_gripper)
-        big = float(max(arena.object_extents(target)[:2])) > float(cfg["robot"]["sim"]["jaw_open"])
+        big = float(max(arena.object_extents(target)[:2])) > float(cfg.robot.sim.jaw_open)
         by_size[big][0] += 1
         by_size[big][1] += int(out.extra.get("held_object_id") == target)
         held = out.held_result
@@ -94,7 +94,7 @@ def main() -> int:
         views = label_interaction(before, held, after, (pick.x, pick.y), cfg, place_xy=(place.x, place.y))
         label_s += time.perf_counter() - t0
         n_views += len(views)
-        kept = {id(v) for v in reject_inconsistent(views, before.cameras, cfg["labeling"])}
+        kept = {id(v) for v in reject_inconsistent(views, before.cameras, cfg.labeling)}
         for v in views:
             gt_l = (before if v.pair == PAIR_PICK else after).gt_instances[v.camera]
             q = assess_view(v.mask, gt_l, held.gt_instances[v.camera], v.pick_px, cfg)

@@ -54,7 +54,7 @@ def machine_reference(frames: int = 5) -> float:
     from seg_by_interaction.config import load_config
     from seg_by_interaction.perception.inference import Segmenter, build_model
     cfg = load_config("default")
-    h, w = cfg["arena"]["image_height"], cfg["arena"]["image_width"]
+    h, w = cfg.arena.image_height, cfg.arena.image_width
     image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
     seg = Segmenter(build_model(cfg), cfg)
     try:

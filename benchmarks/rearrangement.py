@@ -31,14 +31,14 @@ def calibrate(cfg, episodes: int) -> None:
     from sbi_research.rearrangement.calibration import pair_costs, separation
     from seg_by_interaction.rearrangement.descriptors import make_descriptor
     from seg_by_interaction.training.online import latest_checkpoint
-    rc = cfg["rearrangement"]
+    rc = cfg.rearrangement
     found = latest_checkpoint("results/loop/checkpoints")
     descriptors = {"appearance": make_descriptor("appearance", rc)}
     if found is not None:
         model = load_segmenter(found[1], cfg).model
         descriptors[f"trunk_v{found[0]}"] = make_descriptor("trunk", rc, model)
     descriptors["trunk_untrained"] = make_descriptor("trunk", rc, load_segmenter(None, cfg).model)
-    costs = pair_costs(cfg, descriptors, episodes, seed=int(rc["evaluation"]["seed"]) + 100)
+    costs = pair_costs(cfg, descriptors, episodes, seed=int(rc.evaluation.seed) + 100)
     print(f"episodes: {episodes}")
     for name, c in costs.items():
         for key, value in separation(c).items():
@@ -54,12 +54,12 @@ def main() -> int:
     args = ap.parse_args()
     cfg = load_config()
     apply_runtime(cfg)
-    ec = cfg["rearrangement"]["evaluation"]
+    ec = cfg.rearrangement.evaluation
     if args.calibrate:
         calibrate(cfg, args.episodes or 25)
         return 0
-    n = args.episodes or (3 if args.quick else int(ec["episodes"]))
-    seed = int(ec["seed"])
+    n = args.episodes or (3 if args.quick else int(ec.episodes))
+    seed = int(ec.seed)
     t0 = time.perf_counter()
     gt = run_method(cfg, MethodSpec("gt", "ground truth", "ground_truth", "appearance"), n, seed)
     learned, version = None, None

@@ -62,7 +62,7 @@ def main() -> int:
     from seg_by_interaction.types import Pose2D
 
     cfg = load_config()
-    b = float(args.b if args.b is not None else cfg["rsl"]["iou_threshold"])
+    b = float(args.b if args.b is not None else cfg.rsl.iou_threshold)
     ckpt = args.checkpoint
     if not ckpt:
         found = latest_checkpoint(Path("results/loop/checkpoints"))
@@ -72,10 +72,10 @@ def main() -> int:
             return 2
         ckpt = found[1]
     model = build_model(cfg)
-    load_checkpoint(ckpt, model, model_cfg=cfg["model"])
+    load_checkpoint(ckpt, model, model_cfg=cfg.model)
     model.eval()
-    mc = cfg["model"]
-    window, msize = int(mc["window"]), int(mc["mask_size"])
+    mc = cfg.model
+    window, msize = int(mc.window), int(mc.mask_size)
     fill = fill_colour(mc)
     n = 6 if args.quick else args.n
     rng = np.random.default_rng(args.seed)
@@ -85,19 +85,19 @@ def main() -> int:
     margin = 0.1 * min(x1 - x0, y1 - y0)
     rows = []
     for i in range(n):
-        if i % int(cfg["arena"]["reset_every"]) == 0 or not arena.object_ids():
+        if i % int(cfg.arena.reset_every) == 0 or not arena.object_ids():
             arena.set_background()
             arena.reset_scene()
         before = arena.render(include_ground_truth=True)
         cam = int(rng.integers(len(before.images)))
         gt = before.gt_instances[cam]
         ids, counts = np.unique(gt[gt > 0], return_counts=True)
-        ids = ids[counts >= int(cfg["grasping"]["min_pixels"])]
+        ids = ids[counts >= int(cfg.grasping.min_pixels)]
         if len(ids) == 0:
             arena.reset_scene()
             continue
         x, y, theta, _ = grasp_to_arena(plan_grasp(gt == int(rng.choice(ids)),
-                                                   cfg["grasping"]["min_pixels"]), before.cameras[cam])
+                                                   cfg.grasping.min_pixels), before.cameras[cam])
         place = Pose2D(float(rng.uniform(x0 + margin, x1 - margin)), float(rng.uniform(y0 + margin, y1 - margin)),
                        float(rng.uniform(0, np.pi)))
         pick = Pose2D(float(np.clip(x, x0, x1)), float(np.clip(y, y0, y1)), theta)
@@ -115,7 +115,7 @@ def main() -> int:
             obj = gt_l == q.moved_id
             mode = classify(v.mask, obj, q.merged)
             centre, size = mask_box_centre_and_size(v.mask)
-            scale = float(mc["object_fraction"]) * window / size
+            scale = float(mc.object_fraction) * window / size
             win, lab_w = cut_window(v.image, centre, scale, window, fill, v.mask, msize)
             _, gt_w = cut_window(v.image, centre, scale, window, fill, obj, msize)
             if not lab_w.any():

@@ -40,8 +40,8 @@ def main():
     rates = {}
     for preset, steps in (("paper", 2 if args.quick else 6), ("default", 10 if args.quick else 60)):
         cfg, m = throughput(preset, steps, source, args.threads)
-        print(f"{preset}_batch_size: {cfg['training']['batch_size']}")
-        print(f"{preset}_window: {cfg['model']['window']}")
+        print(f"{preset}_batch_size: {cfg.training.batch_size}")
+        print(f"{preset}_window: {cfg.model.window}")
         print(f"{preset}_s_per_step: {m['examples'] / m['examples_per_s'] / steps:.3f}")
         print(f"{preset}_rsl_flip_rate: {m['rsl_flip_rate']:.3f}")
         rates[preset] = m["examples_per_s"]

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from seg_by_interaction.config import load_config
+from seg_by_interaction.config import load_config, with_overrides
 from seg_by_interaction.robot.interface import (OUTCOME_INVALID_GOAL, OUTCOME_PLACED, OUTCOME_PREEMPTED,
                                                 OUTCOME_UNREACHABLE, PHASES)
 from seg_by_interaction.sim.arena import Arena
@@ -38,7 +38,7 @@ def test_same_seed_same_images_and_different_seed_differs(cfg):
     give the very images (and ground truth) of cameras rendered one after the other."""
     runs = []
     for seed, processes in ((5, 2), (5, 1), (6, 2)):
-        with Arena({**cfg, "arena": {**cfg["arena"], "render_processes": processes}}, seed=seed) as a:
+        with Arena(with_overrides(cfg, {"arena.render_processes": processes}), seed=seed) as a:
             a.reset_scene()
             robot = SimRobot(a)
             first = a.render(include_ground_truth=True)

@@ -55,29 +55,31 @@ def _reader_text() -> str:
 
 
 def unread_keys(defaults: dict, text: str) -> list[str]:
-    """Leaf keys whose name appears nowhere as a quoted string literal (a heuristic: a
-    common name may be found elsewhere, but a key nobody names is certainly unread)."""
+    """Leaf keys whose name appears nowhere as an attribute (``.name``) or a quoted string
+    literal (a heuristic: a common name may be found elsewhere, but a key nobody names is
+    certainly unread)."""
     return [".".join(path) for path in leaf_keys(defaults)
-            if not re.search(r"""["']%s["']""" % re.escape(path[-1]), text)]
+            if not re.search(r"""(["']%s["']|\.%s\b)""" % ((re.escape(path[-1]),) * 2), text)]
 
 
-_CHAIN = re.compile(r"""\[\s*(["'])\w+\1\s*\](?:\[\s*(["'])\w+\2\s*\])+""")
-_KEY = re.compile(r"""\[\s*["'](\w+)["']\s*\]""")
+_CHAIN = re.compile(r"""\[\s*(["'])\w+\1\s*\](?:\[\s*(["'])\w+\2\s*\])+|\bcfg(?:\.[a-z_]\w*){2,}""")
+_KEY = re.compile(r"""\[\s*["'](\w+)["']\s*\]|\.([a-z_]\w*)""")
 
 
 def missing_chains(defaults: dict, files, root: Path = ROOT) -> list[str]:
-    """``x["section"]["key"]...`` literal chains starting at a top-level section whose keys
-    are not in ``defaults`` (followed down while the value is a mapping)."""
+    """``x["section"]["key"]...`` literal chains and ``cfg.section.key...`` attribute chains
+    starting at a top-level section whose keys are not in ``defaults`` (followed down while
+    the value is a mapping)."""
     bad = []
     for path in files:
         text = path.read_text()
         for m in _CHAIN.finditer(text):
-            names = _KEY.findall(m.group(0))
+            names = [a or b for a, b in _KEY.findall(m.group(0))]
             if not isinstance(defaults.get(names[0]), dict):
                 continue
             node = defaults
             for name in names:
-                if not isinstance(node, dict):
+                if not isinstance(node, dict) or name.startswith("model_"):   # pydantic's methods
                     break
                 if name not in node:
                     line = text.count("\n", 0, m.start()) + 1
@@ -113,10 +115,12 @@ def test_every_literal_config_chain_exists_in_the_defaults():
 def test_chain_detection_finds_a_misspelt_key(tmp_path):
     f = tmp_path / "mod.py"
     f.write_text('a = cfg["labeling"]["window"]\nb = cfg["labeling"]["windwo"]\n'
-                 'c = ckpt["state"]["x"]\nd = cfg["rearrangement"]["appearance"]["colour_binz"]\n')
+                 'c = ckpt["state"]["x"]\nd = cfg["rearrangement"]["appearance"]["colour_binz"]\n'
+                 'e = cfg.labeling.window\nf = cfg.training.batch_sise + 1\n')
     bad = missing_chains(DEFAULTS, [f], root=tmp_path)
     assert bad == ['mod.py:2: ["labeling"]["windwo"]',
-                   'mod.py:4: ["rearrangement"]["appearance"]["colour_binz"]']
+                   'mod.py:4: ["rearrangement"]["appearance"]["colour_binz"]',
+                   'mod.py:6: cfg.training.batch_sise']
 
 
 def test_library_modules_load_no_preset():

@@ -285,7 +285,8 @@ def test_rsl_training_at_b_1_is_cross_entropy_against_the_noisy_mask():
     assert float(loss) == pytest.approx(
         float(F.binary_cross_entropy_with_logits(logits, noisy.float())), rel=1e-6, abs=1e-7)
     # and below 1 the robust target does differ: the same batch at b = 0.5 flips pixels
-    trainer.cfg["rsl"]["iou_threshold"] = 0.5
+    from seg_by_interaction.config import with_overrides
+    trainer.cfg = with_overrides(trainer.cfg, {"rsl.iou_threshold": 0.5})
     with torch.no_grad():
         loss_half, flip_half, _ = trainer._mask_loss((x, noisy, clean))
     assert flip_half > 0 and float(loss_half) < float(loss)

@@ -53,9 +53,14 @@ def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
 def test_a_variant_with_an_unknown_oracle_is_refused_before_any_work(tmp_path):
     import pytest
     from sbi_research.ablation import run_ablation
+    from sbi_research.config import ResearchConfig
+    from seg_by_interaction.config import validate
     cfg = load_config()
-    cfg["ablation"]["variants"]["bad"] = {"oracle_labels": "psychic"}
-    with pytest.raises(ValueError, match="oracle_labels must be"):
+    data = cfg.model_dump()
+    data["ablation"]["variants"]["bad"] = {"oracle_labels": "psychic"}
+    with pytest.raises(ValueError, match=r"ablation\.variants\.bad\.oracle_labels"):   # at load
+        validate(data, model=ResearchConfig)
+    with pytest.raises(ValueError, match="unknown ablation variant"):
         run_ablation(cfg, tmp_path / "out", names=["bad"])
     assert not (tmp_path / "out" / "eval_sets").exists()
 

@@ -57,4 +57,4 @@ def test_pairs_are_judged_separately_and_only_with_enough_views():
     assert len(reject_inconsistent(views, CAMS, CFG["labeling"])) == 5
     with pytest.raises(ValueError, match="cross_view"):
         bad = load_config(overrides={"labeling.cross_view.max_reach_ratio": 0.9})
-        reject_inconsistent(views, CAMS, bad["labeling"])
+        reject_inconsistent(views, CAMS, bad.labeling)

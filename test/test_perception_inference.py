@@ -146,7 +146,7 @@ def test_superpixel_snapping_moves_a_blocky_boundary_onto_the_object():
     coarse = np.zeros_like(obj)
     coarse[24:80, 44:110] = True                         # blocky, shifted estimate
     # no smoothing: a synthetic step edge would otherwise form thin band superpixels
-    snapper = SuperpixelSnapper({**cfg["inference"]["refine"], "felzenszwalb_sigma": 0.0})
+    snapper = SuperpixelSnapper(cfg.inference.refine.model_copy(update={"felzenszwalb_sigma": 0.0}))
     snapped = snapper.snap(image, coarse[None])[0]
     iou = lambda a, b: (a & b).sum() / (a | b).sum()
     assert iou(coarse, obj) < 0.75
@@ -155,7 +155,7 @@ def test_superpixel_snapping_moves_a_blocky_boundary_onto_the_object():
     sliver = np.zeros_like(obj)
     sliver[30:40, 40:100] = True
     assert not snapper.snap(image, sliver[None])[0].any()
-    off = SuperpixelSnapper({**cfg["inference"]["refine"], "enabled": False})
+    off = SuperpixelSnapper(cfg.inference.refine.model_copy(update={"enabled": False}))
     assert (off.snap(image, coarse[None])[0] == coarse).all()
     with pytest.raises(ValueError):
         snapper.snap(image, coarse[None, :100])
@@ -253,9 +253,10 @@ def test_the_pyramid_is_derived_from_the_frame_and_covers_24_px_to_half_the_shor
         assert np.allclose(steps, steps[0])
     assert len(pyramid_scales(cfg["inference"], cfg["model"], (350, 430))) == 7
     # the arena's old fixed pyramid, as config: 32-91 px, 7 levels 0.25 octave apart
-    old = dict(cfg["inference"], min_object_px=32.29, max_object_fraction=0.26094, scale_step_log2=0.25)
+    old = cfg.inference.model_copy(update=dict(min_object_px=32.29, max_object_fraction=0.26094,
+                                                scale_step_log2=0.25))
     want = [1.25 * 2.0 ** (0.25 * i - 1.25) for i in range(7)]
     assert np.allclose(pyramid_scales(old, cfg["model"], (350, 430)), want, rtol=1e-3)
-    capped = dict(cfg["inference"], max_levels=2)
+    capped = cfg.inference.model_copy(update=dict(max_levels=2))
     s = pyramid_scales(capped, cfg["model"], (350, 430))
     assert len(s) == 2 and s[0] == pytest.approx(48 / 175) and s[1] == pytest.approx(2.0)

@@ -331,6 +331,8 @@ def test_store_is_usable_from_several_threads(tmp_path):
 def test_store_reads_no_hidden_preset(tmp_path):
     with pytest.raises(TypeError):
         DatasetStore(tmp_path / "ds")                        # the caller passes its configuration
-    slow = DatasetStore(tmp_path / "ds", {"fsync": False, "busy_timeout_ms": 1234, "png_compression": 1})
+    from seg_by_interaction.config import load_config
+    section = load_config(overrides={"store.busy_timeout_ms": 1234, "store.png_compression": 1}).store
+    slow = DatasetStore(tmp_path / "ds", section)
     assert slow._busy_ms == 1234 and slow._png_level == 1    # the store section is what it uses
     slow.close()

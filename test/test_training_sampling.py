@@ -27,14 +27,16 @@ def test_reflect_padding_mirrors_the_scene_into_windows_beyond_the_image():
     """model.pad_mode reflect: a window hanging over the image's corner is filled with the
     mirrored scene, not a flat block of the mean colour (a flat block with a straight edge
     is what an object looks like to the score head)."""
+    from seg_by_interaction.config import ConfigError, load_config
     from seg_by_interaction.perception.windows import border_fill, crop
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
-    flat = crop(img, -10, -10, 30, border_fill({"pad_mode": "constant", "pixel_mean": [0.5, 0.5, 0.5]}))
+    flat = crop(img, -10, -10, 30, border_fill(
+        load_config(overrides={"model.pad_mode": "constant", "model.pixel_mean": [0.5, 0.5, 0.5]}).model))
     assert (flat[:10, :10] == 128).all()
-    mirrored = crop(img, -10, -10, 30, border_fill({"pad_mode": "reflect"}))
+    mirrored = crop(img, -10, -10, 30, border_fill(load_config(overrides={"model.pad_mode": "reflect"}).model))
     assert (mirrored[10:, 10:] == img[:20, :20]).all()          # the image itself, unmoved
     assert (mirrored[9, 10:] == img[1, :20]).all()              # row -1 mirrors row 1
     assert mirrored[:10, :10].std() > 20                        # texture, not a flat block
-    with pytest.raises(ValueError, match="pad_mode"):
-        border_fill({"pad_mode": "zeros"})
+    with pytest.raises(ConfigError, match="pad_mode"):
+        load_config(overrides={"model.pad_mode": "zeros"})

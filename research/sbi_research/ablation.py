@@ -103,7 +103,7 @@ def _passive_only(cfg: dict, run_dir: Path, reference_dir: Path, mode: Optional[
     try:
         last_version, last_path = found[-1]
         trainer = Trainer.resume(last_path, cfg, source=store.source(sources=["passive"]),
-                                 device=cfg["device"], mode=mode,
+                                 device=cfg.device, mode=mode,
                                  metrics_path=run_dir / "training_metrics.jsonl")
         for version, ref_path in reference:
             if version <= last_version:
@@ -144,7 +144,7 @@ def passive_twin(cfg: dict, reference_dir: str | Path, out_dir: str | Path) -> P
 def _gt_supervised(cfg: dict, run_dir: Path, reference_dir: Path, scenes: int, seed: int) -> None:
     from sbi_research.study import train_gt_supervised
     reference = list_checkpoints(reference_dir / "checkpoints")
-    steps = _steps_of(reference[-1][1]) if reference else int(cfg["training"]["pretrain_steps"])
+    steps = _steps_of(reference[-1][1]) if reference else int(cfg.training.pretrain_steps)
     path = Path(train_gt_supervised(cfg, run_dir, scenes, steps, seed, False))
     info = checkpoint_progress(reference[-1][1]) if reference else {"interactions_seen": 0}
     # judged at the reference's budget
@@ -185,7 +185,7 @@ def run_variant(task: dict) -> dict:
         found = list_checkpoints(run_dir / "checkpoints")
     train_s = time.perf_counter() - t0
     eval_set = EvalSet.load(task["eval_json"])
-    thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
+    thresholds = [float(t) for t in cfg.evaluation.iou_thresholds]
     curve, final = [], None
     for version, path in pick_checkpoints(found, int(task["curve_checkpoints"])):
         ev = evaluate_checkpoint(str(path), cfg, eval_set, f"{name} v{version}", False)
@@ -242,8 +242,8 @@ def _run_all(tasks: list[dict], jobs: int) -> list[dict]:
 def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
                  seeds: Optional[int] = None, interactions: Optional[int] = None, jobs: int = 1,
                  command: str = "") -> Path:
-    acfg = cfg["ablation"]
-    variants = acfg["variants"]
+    acfg = cfg.ablation
+    variants = acfg.variants
     names = list(names or variants)
     unknown = [n for n in names if n not in variants]
     if unknown:
@@ -253,23 +253,23 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
         if oracle not in (False, True, None) + ORACLES:
             raise ValueError(f"ablation variant {n}: oracle_labels must be true, false or one of "
                              f"{ORACLES}, got {oracle!r}")
-    n_seeds = int(seeds or acfg["seeds"])
-    budget = int(interactions or acfg["interactions"])
+    n_seeds = int(seeds or acfg.seeds)
+    budget = int(interactions or acfg.interactions)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
-    eval_json = ensure_eval_set(out / "eval_sets", cfg, str(acfg["eval_split"]), seed=int(acfg["eval_seed"]),
-                                images_per_background=int(acfg["eval_per_background"]))
+    eval_json = ensure_eval_set(out / "eval_sets", cfg, str(acfg.eval_split), seed=int(acfg.eval_seed),
+                                images_per_background=int(acfg.eval_per_background))
     # the out-of-arena set's twin with the eval split's objects (choices are not made on test)
-    ooa_json = ensure_out_of_arena_set(out / "eval_sets", cfg, object_split=str(acfg["eval_split"]),
-                                       seed=int(acfg["eval_seed"])) if acfg["out_of_arena"] else None
+    ooa_json = ensure_out_of_arena_set(out / "eval_sets", cfg, object_split=str(acfg.eval_split),
+                                       seed=int(acfg.eval_seed)) if acfg.out_of_arena else None
 
     def task(name: str, seed: int) -> dict:
         spec = variants[name]
         return {"cfg": variant_config(cfg, spec, seed), "spec": spec, "seed": seed, "name": name,
                 "root": str(out), "interactions": budget, "eval_json": str(eval_json),
                 "ooa_json": str(ooa_json) if ooa_json else None,
-                "curve_checkpoints": int(acfg["curve_checkpoints"]), "gt_scenes": int(acfg["gt_scenes"])}
+                "curve_checkpoints": int(acfg.curve_checkpoints), "gt_scenes": int(acfg.gt_scenes)}
 
     # references first (others are measured against their step counts), bootstraps once
     needs_ref = {n for n in names if variants[n].get("passive_only") or variants[n].get("gt_supervised")}
@@ -291,7 +291,7 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
             by_name.setdefault(r["name"], []).append(r)
     report = {"meta": {"title": "seg_by_interaction: ablations of the learning loop (val split)",
                        "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                       "preset": cfg["preset"], "eval_set": f"{eval_json} ({len(EvalSet.load(eval_json))} images)",
+                       "preset": cfg.preset, "eval_set": f"{eval_json} ({len(EvalSet.load(eval_json))} images)",
                        "only_run_rows": True,
                        "variants": {n: variants[n] for n in names},
                        "label_stats": {n: [r["label_stats"] for r in rs] for n, rs in by_name.items()},
@@ -308,4 +308,4 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
     clock["total"] = time.perf_counter() - t_all
     report["meta"]["wall_clock_s"] = clock
     save_results(report, out / "results.json")
-    return write_report(copy.deepcopy(report), out, cfg["evaluation"]["report"], base_dir=out)
+    return write_report(copy.deepcopy(report), out, cfg.evaluation.report, base_dir=out)

@@ -14,11 +14,11 @@ from seg_by_interaction.types import Example
 def ground_truth_examples(arena, cfg: dict, scenes: int, seed: int = 0, progress: bool = True):
     """Yield (scene_id, camera, index, Example): every visible object of each camera as a
     positive, plus background points as negatives (``study.gt_negatives_per_view``)."""
-    sc = cfg["study"]
+    sc = cfg.study
     rng = np.random.default_rng((seed, 41))
-    min_area = int(cfg["arena"]["eval_min_area"])
+    min_area = int(cfg.arena.eval_min_area)
     for s in tqdm(range(scenes), desc="ground-truth scenes", disable=not progress):
-        if s % int(sc["gt_scenes_per_background"]) == 0:
+        if s % int(sc.gt_scenes_per_background) == 0:
             arena.set_background(None)
         arena.reset_scene()
         frames = arena.render(include_ground_truth=True)
@@ -33,7 +33,7 @@ def ground_truth_examples(arena, cfg: dict, scenes: int, seed: int = 0, progress
                        Example(image, (float(xs.mean()), float(ys.mean())), mask, "ground_truth"))
                 k += 1
             background = np.argwhere(gt == 0)
-            for _ in range(int(sc["gt_negatives_per_view"])):
+            for _ in range(int(sc.gt_negatives_per_view)):
                 y, x = background[int(rng.integers(len(background)))]
                 yield (f"gt{seed}_{s:05d}", cam, k,
                        Example(image, (float(x), float(y)), None, "ground_truth"))

@@ -46,7 +46,7 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
     False, True (= "lifted") or one of ``oracle.ORACLES``.
     """
     data_dir = Path(data_dir)
-    online = OnlineTrainer(cfg, data_dir, device=cfg["device"], mode=mode,
+    online = OnlineTrainer(cfg, data_dir, device=cfg.device, mode=mode,
                            human_fraction=human_fraction)
     if oracle_labels:
         from sbi_research.oracle import OracleLabeler
@@ -65,7 +65,7 @@ def run_session(cfg: dict, data_dir: str | Path, interactions: int, seed: int = 
             arena.set_background(None)
             arena.reset_scene()
             robot.home()
-        steps = LocalSteps(arena, robot, Segmenter(online.trainer.served_model, cfg, cfg["device"]), cfg,
+        steps = LocalSteps(arena, robot, Segmenter(online.trainer.served_model, cfg, cfg.device), cfg,
                            ground_truth=bool(oracle_labels))
         steps.model_version = online.version
         info = online.pretrain()

@@ -33,8 +33,8 @@ def _views_from_ground_truth(before: Frames, after: Frames, pick_xy, place_xy, c
     mask of ``object_at(pair, camera, labelled_frames, point_px)`` (an arena id, or None
     for nothing); an object showing ``min_pixels`` or fewer is a negative, as the
     difference labeller's would be; pair-1 negatives follow ``pair1_negatives``."""
-    lab = cfg["labeling"]
-    min_px = int(lab["min_pixels"])
+    lab = cfg.labeling
+    min_px = int(lab.min_pixels)
     views = []
     for cam_id, cam in enumerate(before.cameras):
         for pair, frames, xy in ((PAIR_PICK, before, pick_xy), (PAIR_PLACE, after, place_xy)):
@@ -46,7 +46,7 @@ def _views_from_ground_truth(before: Frames, after: Frames, pick_xy, place_xy, c
             if obj is not None:
                 m = frames.gt_instances[cam_id] == int(obj)
                 mask = m if int(m.sum()) > min_px else None
-            if pair == PAIR_PLACE and mask is None and not bool(lab["pair1_negatives"]):
+            if pair == PAIR_PLACE and mask is None and not bool(lab.pair1_negatives):
                 continue
             views.append(LabeledView(cam_id, pair, frames.images[cam_id], px, mask,
                                      {"point_xy": [float(xy[0]), float(xy[1])], "oracle": tag}))
@@ -73,8 +73,8 @@ def moved_oracle_views(before: Frames, held: Frames, after: Frames, pick_xy, pla
     for name, frames in (("before", before), ("held", held), ("after", after)):
         if frames.gt_instances is None:
             raise ValueError(f"moved-object oracle labels need ground truth in the {name} frames")
-    lab = cfg["labeling"]
-    window, changed = int(lab["window"]), float(lab["quality_changed_iou"])
+    lab = cfg.labeling
+    window, changed = int(lab.window), float(lab.quality_changed_iou)
 
     def nearest_moved(pair, cam_id, frames, px):
         moved = moved_objects(frames.gt_instances[cam_id], held.gt_instances[cam_id], px, window, changed)

@@ -59,29 +59,29 @@ def replay_training(cfg: dict, reference_dir: str | Path, out_dir: str | Path,
         raise FileNotFoundError(f"{reference_dir} holds no bootstrap model v1 and store")
     ckpt_dir = out_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    tcfg = cfg["training"]
+    tcfg = cfg.training
     store = DatasetStore(reference_dir / "store", cfg, read_only=True)
     try:
         interactions = Prefix(store.source(sources=["interaction"]))
         passive = store.source(sources=["passive"])
-        replay = tcfg["replay"]
+        replay = tcfg.replay
         mixed = MixedSource([interactions, passive],
-                            [float(replay["interaction"]), float(replay["passive"])])
+                            [float(replay.interaction), float(replay.passive)])
         metrics = out_dir / "training_metrics.jsonl"
         done = list_checkpoints(ckpt_dir)
         if done:
-            trainer = Trainer.resume(done[-1][1], cfg, device=cfg["device"], metrics_path=metrics)
+            trainer = Trainer.resume(done[-1][1], cfg, device=cfg.device, metrics_path=metrics)
         else:
             v1 = checkpoint_path(reference_dir / "checkpoints", 1)
             reuse = _same_architecture(v1, cfg) if reuse_bootstrap is None else reuse_bootstrap
             if reuse:
                 shutil.copy2(v1, ckpt_dir / v1.name)
-                trainer = Trainer.resume(ckpt_dir / v1.name, cfg, device=cfg["device"],
+                trainer = Trainer.resume(ckpt_dir / v1.name, cfg, device=cfg.device,
                                          metrics_path=metrics)
             else:
-                trainer = Trainer(cfg, device=cfg["device"], metrics_path=metrics)
+                trainer = Trainer(cfg, device=cfg.device, metrics_path=metrics)
                 trainer.set_source(passive)
-                trainer.train_steps(int(tcfg["pretrain_steps"]), progress=progress)
+                trainer.train_steps(int(tcfg.pretrain_steps), progress=progress)
                 trainer.save(ckpt_dir / v1.name, extra={"version": 1, "examples_seen": 0,
                                                           "interactions_seen": 0})
             done = list_checkpoints(ckpt_dir)
@@ -97,7 +97,7 @@ def replay_training(cfg: dict, reference_dir: str | Path, out_dir: str | Path,
             if len(interactions) == 0:
                 continue
             trainer.set_source(mixed)
-            trainer.train_steps(int(tcfg["steps_per_update"]), progress=progress)
+            trainer.train_steps(int(tcfg.steps_per_update), progress=progress)
             trainer.save(checkpoint_path(ckpt_dir, version),
                          extra={"version": version, "examples_seen": len(interactions),
                                 "interactions_seen": info["interactions_seen"]})

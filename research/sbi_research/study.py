@@ -40,8 +40,8 @@ def _seeded(cfg, seed: int):
 def _recall_point(evaluation, info: dict, seed: int, ecfg: dict) -> dict:
     """Recall of GT objects by the model's hypotheses at fixed precision (paper Fig. 3b)."""
     return {"interactions": info["interactions_seen"], "seed": seed,
-            "recall": evaluation.recall_at_precision(float(ecfg["recall_iou_threshold"]),
-                                                     ecfg["recall_precision_levels"])}
+            "recall": evaluation.recall_at_precision(float(ecfg.recall_iou_threshold),
+                                                     ecfg.recall_precision_levels)}
 
 
 def _gt_scenes(cfg: dict, arena_seed: int, data_dir: Path, scenes: int, progress: bool) -> None:
@@ -60,7 +60,7 @@ def train_gt_supervised(cfg: dict, data_dir: Path, scenes: int, steps: int, seed
         return str(path)
     _gt_scenes(cfg, seed, data_dir, scenes, progress)
     store = DatasetStore(data_dir / "store", cfg)
-    trainer = Trainer(cfg, source=store.source(sources=["ground_truth"]), device=cfg["device"],
+    trainer = Trainer(cfg, source=store.source(sources=["ground_truth"]), device=cfg.device,
                       mode="gt", metrics_path=data_dir / "training_metrics.jsonl")
     trainer.train_steps(steps, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,28 +125,28 @@ def _collect_parallel(tasks: list[dict], jobs: int) -> None:
 
 def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None = None,
               command: str = "", progress: bool = True, jobs: int = 1) -> Path:
-    if budget not in cfg["study"]["budgets"]:
+    if budget not in cfg.study.budgets:
         raise ValueError(f"unknown budget '{budget}' (known: {', '.join(cfg['study']['budgets'])})")
-    overrides = cfg["study"]["budgets"][budget].get("overrides") or {}
+    overrides = cfg.study.budgets[budget].get("overrides") or {}
     if overrides:  # a budget may shrink the rest of the configuration (tests: tiny)
         cfg = with_overrides(cfg, overrides, where=f"study budget {budget}'s overrides")
-    sc = cfg["study"]
-    b = sc["budgets"][budget]
+    sc = cfg.study
+    b = sc.budgets[budget]
     n_seeds = int(seeds or b["seeds"])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clock: dict[str, float] = {}
     t_all = time.perf_counter()
-    thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
-    ecfg = cfg["evaluation"]
+    thresholds = [float(t) for t in cfg.evaluation.iou_thresholds]
+    ecfg = cfg.evaluation
 
     t0 = time.perf_counter()
-    test_json = ensure_eval_set(out / "eval_sets", cfg, "test", seed=int(sc["eval_seed"]),
+    test_json = ensure_eval_set(out / "eval_sets", cfg, "test", seed=int(sc.eval_seed),
                                 num_backgrounds=b["eval_backgrounds"],
                                 images_per_background=b["eval_per_background"])
     test_set = EvalSet.load(test_json)
     general_sets = {cell: EvalSet.load(ensure_eval_set(
-        out / "eval_sets", cfg, split=bgs, object_split=objs, seed=int(sc["eval_seed"]) + 1,
+        out / "eval_sets", cfg, split=bgs, object_split=objs, seed=int(sc.eval_seed) + 1,
         num_backgrounds=b["general_backgrounds"],
         images_per_background=b["general_per_background"]))
         for cell, (objs, bgs) in GENERALISATION_CELLS.items()}
@@ -155,7 +155,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
     results: dict = {
         "meta": {"title": f"seg_by_interaction study ({budget} budget)", "command": command,
                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                 "preset": cfg["preset"], "config": cfg.model_dump(),
+                 "preset": cfg.preset, "config": cfg.model_dump(),
                  "eval_set": f"{test_json} ({len(test_set)} images)",
                  "notes": [f"{b['interactions']} interactions per learned run, {n_seeds} seed(s).",
                            "Ground truth comes from the renderer; self-supervised rows never see it.",
@@ -173,7 +173,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
                             "run_dir": str(out / "runs" / f"{row}_seed{seed}"),
                             "interactions": int(b["interactions"]),
                             "human_scenes": int(b["human_scenes"]) if human else 0,
-                            "human_fraction": float(sc["human_fraction"]) if human else 0.0}
+                            "human_fraction": float(sc.human_fraction) if human else 0.0}
                            for seed in range(n_seeds)
                            for row, (mode, human) in SELF_SUPERVISED_ROWS.items()], jobs)
         clock[f"learned runs ({jobs} parallel jobs)"] = time.perf_counter() - t0
@@ -188,7 +188,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
                 _gt_scenes(scfg, seed, run_dir, int(b["human_scenes"]), progress)
             if not _run_done(run_dir, int(b["interactions"])):
                 _continue_run(scfg, run_dir, int(b["interactions"]), seed, mode, progress,
-                              float(sc["human_fraction"]) if human else 0.0)
+                              float(sc.human_fraction) if human else 0.0)
             clock[f"{row} seed {seed}: interactions"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             found = within_budget(list_checkpoints(run_dir / "checkpoints"), int(b["interactions"]))
@@ -218,7 +218,7 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
             clock[f"{row} seed {seed}: evaluation"] = time.perf_counter() - t0
         # the oracle: same network, the step budget of the RSL run, renderer masks
         t0 = time.perf_counter()
-        steps = int(scfg["training"]["pretrain_steps"]) + int(scfg["training"]["steps_per_update"]) \
+        steps = int(scfg.training.pretrain_steps) + int(scfg.training.steps_per_update) \
             * max(len(within_budget(list_checkpoints(out / "runs" / f"self_sup_rsl_seed{seed}" / "checkpoints"),
                                     int(b["interactions"]))) - 1, 1)
         gt_ckpt = train_gt_supervised(scfg, out / "runs" / f"gt_supervised_seed{seed}",
@@ -232,8 +232,8 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
 
     if recall_points:
         results["recall_at_precision"] = {
-            "iou_threshold": float(ecfg["recall_iou_threshold"]),
-            "precision_levels": list(ecfg["recall_precision_levels"]), "points": recall_points}
+            "iou_threshold": float(ecfg.recall_iou_threshold),
+            "precision_levels": list(ecfg.recall_precision_levels), "points": recall_points}
     if any(general_runs.values()):
         results["generalisation"] = {"row": "self_sup_rsl",
                                      "cells": {c: {"runs": r} for c, r in general_runs.items() if r}}
@@ -242,9 +242,9 @@ def run_study(cfg: dict, out: str | Path, budget: str = "cpu", seeds: int | None
     shown = {names[k]: evaluations[k] for k in names if k in evaluations}
     results["qualitative"] = {"columns": list(shown),
                               "examples": qualitative_rows(test_set, shown,
-                                                           int(ecfg["report"]["qualitative_rows"]),
-                                                           int(ecfg["report"]["qualitative_top_k"]))}
+                                                           int(ecfg.report.qualitative_rows),
+                                                           int(ecfg.report.qualitative_top_k))}
     clock["total"] = time.perf_counter() - t_all
     results["meta"]["wall_clock_s"] = clock
     save_results(results, out / "results.json")
-    return write_report(results, out, ecfg["report"], base_dir=out)
+    return write_report(results, out, ecfg.report, base_dir=out)

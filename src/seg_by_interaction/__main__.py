@@ -50,7 +50,7 @@ def cmd_bootstrap(args) -> int:
     store.close()
     if args.pretrain:   # the robot starts with model v1
         from seg_by_interaction.training.online import OnlineTrainer
-        online = OnlineTrainer(cfg, args.data_dir, device=cfg["device"], progress=True)
+        online = OnlineTrainer(cfg, args.data_dir, device=cfg.device, progress=True)
         try:
             info = online.pretrain()
         finally:

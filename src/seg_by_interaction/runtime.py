@@ -13,11 +13,11 @@ _applied: dict = {}
 
 def torch_threads(cfg: dict) -> int:
     """The configured intra-op thread count; 0 = torch's default."""
-    return int(cfg.get("torch_threads", 0) or 0)
+    return cfg.torch_threads
 
 
 def apply_runtime(cfg: dict) -> None:
-    """Set torch's thread count from ``cfg["torch_threads"]`` (once per value)."""
+    """Set torch's thread count from ``cfg.torch_threads`` (once per value)."""
     threads = torch_threads(cfg)
     if threads <= 0 or _applied.get("threads") == threads:
         return

@@ -61,12 +61,12 @@ class DifferenceRearranger:
 
     @classmethod
     def from_config(cls, cfg: dict, steps: RearrangeSteps, workspace=None) -> "DifferenceRearranger":
-        rc = cfg["rearrangement"]
-        return cls(steps, cfg["labeling"], AppearanceDescriptor.from_config(rc),
-                   rc["baseline"]["min_pixels"], rc["tolerance_px"], rc["max_interactions"],
-                   rc["max_attempts_per_object"], rc["grasp_plane_height"],
-                   workspace if workspace is not None else cfg["arena"]["workspace"],
-                   rc["workspace_slack"], grasp_min_pixels=cfg["grasping"]["min_pixels"])
+        rc = cfg.rearrangement
+        return cls(steps, cfg.labeling, AppearanceDescriptor.from_config(rc),
+                   rc.baseline.min_pixels, rc.tolerance_px, rc.max_interactions,
+                   rc.max_attempts_per_object, rc.grasp_plane_height,
+                   workspace if workspace is not None else cfg.arena.workspace,
+                   rc.workspace_slack, grasp_min_pixels=cfg.grasping.min_pixels)
 
     def _pose(self, mask: np.ndarray, frames: Frames, camera: int) -> Optional[Pose2D]:
         try:

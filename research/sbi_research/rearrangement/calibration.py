@@ -23,10 +23,10 @@ from seg_by_interaction.sim.arena import Arena
 
 def pair_costs(cfg: dict, descriptors: dict[str, Descriptor], episodes: int, seed: int) -> dict:
     """Per descriptor: {"correct", "displaced", "wrong_min": [costs], "hungarian_accuracy"}."""
-    min_pixels = int(cfg["rearrangement"]["min_segment_pixels"])
+    min_pixels = int(cfg.rearrangement.min_segment_pixels)
     out = {k: {"correct": [], "displaced": [], "wrong_min": [], "right": 0, "total": 0}
            for k in descriptors}
-    with Arena(with_overrides(cfg, STANDARD), seed=seed, split=cfg["rearrangement"]["evaluation"]["split"]) as arena:
+    with Arena(with_overrides(cfg, STANDARD), seed=seed, split=cfg.rearrangement.evaluation.split) as arena:
         for i in range(int(episodes)):
             ep = prepare_episode(arena, cfg, i, seed)
             cam = ep.camera

@@ -72,7 +72,7 @@ def default_methods(cfg: dict, checkpoints: Sequence[Optional[str]],
                     trunk_checkpoint: Optional[str] = None) -> list[MethodSpec]:
     """GT segments (both descriptors), the learned stages (configured descriptor; the last
     one with both), and the difference baseline."""
-    rc = cfg["rearrangement"]
+    rc = cfg.rearrangement
     trunk_ckpt = trunk_checkpoint if trunk_checkpoint is not None else (
         checkpoints[-1] if checkpoints else None)
     out = [MethodSpec("gt_appearance", "Ground-truth segments, appearance", "ground_truth",
@@ -80,7 +80,7 @@ def default_methods(cfg: dict, checkpoints: Sequence[Optional[str]],
            MethodSpec("gt_trunk", f"Ground-truth segments, trunk of {_checkpoint_name(trunk_ckpt)}",
                       "ground_truth", "trunk", trunk_ckpt)]
     for i, ck in enumerate(checkpoints):
-        names = ["appearance", "trunk"] if i == len(checkpoints) - 1 else [rc["descriptor"]]
+        names = ["appearance", "trunk"] if i == len(checkpoints) - 1 else [rc.descriptor]
         for d in names:
             out.append(MethodSpec(f"learned_{_checkpoint_name(ck)}_{d}",
                                   f"Learned ({_checkpoint_name(ck)}), {d}", "learned", d, ck))
@@ -96,7 +96,7 @@ def _planner(cfg: dict, spec: MethodSpec, arena: Arena, robot: SimRobot):
     model = None
     if spec.kind == "learned" or spec.descriptor == "trunk":
         from seg_by_interaction.perception.inference import load_segmenter
-        segmenter = load_segmenter(spec.checkpoint, cfg, device=cfg["device"])
+        segmenter = load_segmenter(spec.checkpoint, cfg, device=cfg.device)
         model = segmenter.model
     steps = (GroundTruthSteps(arena, robot, cfg) if spec.kind == "ground_truth"
              else LocalSteps(arena, robot, segmenter, cfg))
@@ -107,10 +107,10 @@ def _planner(cfg: dict, spec: MethodSpec, arena: Arena, robot: SimRobot):
 def run_method(cfg: dict, spec: MethodSpec, episodes: int, seed: int, progress: bool = False,
                on_episode: Optional[Callable[[EpisodeOutcome], None]] = None) -> list[EpisodeOutcome]:
     """``episodes`` arena episodes of one method (scenes fixed by ``seed``)."""
-    ec = cfg["rearrangement"]["evaluation"]
-    tol = float(cfg["rearrangement"]["tolerance_px"])
+    ec = cfg.rearrangement.evaluation
+    tol = float(cfg.rearrangement.tolerance_px)
     out = []
-    with Arena(with_overrides(cfg, STANDARD), seed=seed, split=ec["split"]) as arena:
+    with Arena(with_overrides(cfg, STANDARD), seed=seed, split=ec.split) as arena:
         robot = SimRobot(arena)
         planner = _planner(cfg, spec, arena, robot)
         for i in tqdm(range(int(episodes)), desc=spec.key, disable=not progress):
@@ -168,8 +168,8 @@ def evaluate(cfg: dict, methods: Sequence[MethodSpec], episodes: int, seed: int,
                      "episodes": [asdict(o) for o in outcomes],
                      "wall_clock_s": time.perf_counter() - t0})
     return {"episodes": int(episodes), "seed": int(seed),
-            "tolerance_px": float(cfg["rearrangement"]["tolerance_px"]),
-            "max_interactions": int(cfg["rearrangement"]["max_interactions"]),
+            "tolerance_px": float(cfg.rearrangement.tolerance_px),
+            "max_interactions": int(cfg.rearrangement.max_interactions),
             "methods": rows}
 
 
@@ -191,9 +191,9 @@ def run_and_report(cfg: dict, out_dir, episodes: Optional[int] = None, seed: Opt
                    command: str = "", progress: bool = True) -> Path:
     """Evaluate the default methods (``only``: keys or kinds to keep) and write the report."""
     from sbi_research.rearrangement.report import write_report
-    ec = cfg["rearrangement"]["evaluation"]
-    episodes = int(ec["episodes"] if episodes is None else episodes)
-    seed = int(ec["seed"] if seed is None else seed)
+    ec = cfg.rearrangement.evaluation
+    episodes = int(ec.episodes if episodes is None else episodes)
+    seed = int(ec.seed if seed is None else seed)
     methods = default_methods(cfg, list(checkpoints))
     if only:
         known = {m.key for m in methods} | set(KINDS)
@@ -207,7 +207,7 @@ def run_and_report(cfg: dict, out_dir, episodes: Optional[int] = None, seed: Opt
     results["meta"] = {
         "title": "Rearranging objects to match a target image (paper 6.3.1) in the arena",
         "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "wall_clock_s": time.perf_counter() - t0, "preset": cfg["preset"],
+        "wall_clock_s": time.perf_counter() - t0, "preset": cfg.preset,
         "notes": [f"Checkpoints: {', '.join(_checkpoint_name(c) for c in checkpoints)}; "
                   f"scenes: {ec['split']} backgrounds and objects, "
                   f"{ec['objects_per_scene'][0]}-{ec['objects_per_scene'][1]} objects, "
@@ -217,4 +217,4 @@ def run_and_report(cfg: dict, out_dir, episodes: Optional[int] = None, seed: Opt
                   "weights: the paper's AlexNet features cannot be used here).",
                   "Baseline: no segmentation; moves the largest region of the lighting-robust "
                   "difference image to the changed region that looks most like it in the target."]}
-    return write_report(results, out_dir, dpi=int(ec["dpi"]))
+    return write_report(results, out_dir, dpi=int(ec.dpi))

@@ -73,24 +73,24 @@ def _free_spot(rng: np.random.Generator, workspace, margin: float, occupied: np.
 def prepare_episode(arena: Arena, cfg: dict, index: int, seed: int) -> Episode:
     """A fresh scene (same ``seed`` and ``index`` -> same scene), its target view, and
     1-3 of the objects visible in the camera moved to random free spots."""
-    rc, ec = cfg["rearrangement"], cfg["rearrangement"]["evaluation"]
-    min_pixels = int(rc["min_segment_pixels"])
+    rc, ec = cfg.rearrangement, cfg.rearrangement.evaluation
+    min_pixels = int(rc.min_segment_pixels)
     rng = np.random.default_rng((int(seed), int(index)))
     arena.rng = np.random.default_rng((int(seed), int(index), 1))   # scene choice, background
     cams = len(arena.cameras)
     for _ in range(SCENE_TRIES):
-        camera = int(rng.integers(cams)) if ec["camera"] == "random" else int(ec["camera"])
+        camera = int(rng.integers(cams)) if ec.camera == "random" else int(ec.camera)
         if not 0 <= camera < cams:
             raise ValueError(f"rearrangement.evaluation.camera {camera} does not exist "
                              f"({cams} cameras)")
         arena.set_background(None)
-        lo, hi = (int(v) for v in ec["objects_per_scene"])
+        lo, hi = (int(v) for v in ec.objects_per_scene)
         arena.reset_scene(int(rng.integers(lo, hi + 1)))
         target = arena.render(include_ground_truth=True)
         targets = object_positions(arena)
         ids, counts = np.unique(target.gt_instances[camera], return_counts=True)
         visible = [int(k) for k, c in zip(ids, counts) if k > 0 and c >= min_pixels]
-        lo, hi = (int(v) for v in ec["displaced"])
+        lo, hi = (int(v) for v in ec.displaced)
         count = min(int(rng.integers(lo, hi + 1)), len(visible))
         chosen = [visible[i] for i in rng.choice(len(visible), size=count, replace=False)]
         displaced = []
@@ -98,10 +98,10 @@ def prepare_episode(arena: Arena, cfg: dict, index: int, seed: int) -> Episode:
             now = object_positions(arena)
             occupied = [targets[k][:2] for k in arena.object_ids()]
             occupied += [now[k][:2] for k in arena.object_ids() if k != obj]
-            spot, free = _free_spot(rng, arena.workspace, float(ec["place_margin"]),
+            spot, free = _free_spot(rng, arena.workspace, float(ec.place_margin),
                                     np.array(occupied), targets[obj][:2],
-                                    float(ec["min_displacement"]), int(ec["candidates"]))
-            if free < float(ec["clearance"]):
+                                    float(ec.min_displacement), int(ec.candidates))
+            if free < float(ec.clearance):
                 continue   # no room: this object stays where it belongs
             _teleport(arena, obj, spot, float(rng.uniform(-np.pi, np.pi)))
             displaced.append(obj)

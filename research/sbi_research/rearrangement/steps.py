@@ -27,7 +27,7 @@ class GroundTruthSteps(LocalSteps):
 
     def __init__(self, arena, robot, cfg: dict):
         super().__init__(arena, robot, segmenter=None, cfg=cfg)
-        self.min_pixels = int(cfg["rearrangement"]["min_segment_pixels"])
+        self.min_pixels = int(cfg.rearrangement.min_segment_pixels)
 
     def capture(self) -> Frames:
         return self.arena.render(include_ground_truth=True)

@@ -43,7 +43,7 @@ _Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 def asset_root(cfg: dict) -> Path:
     """Where libraries are cached: arena.assets.cache_dir, else $SBI_ASSET_DIR, else
     ~/.cache/seg_by_interaction/assets."""
-    configured = str(cfg["arena"]["assets"]["cache_dir"] or "")
+    configured = str(cfg.arena.assets.cache_dir or "")
     if configured:
         return Path(configured).expanduser()
     env = os.environ.get("SBI_ASSET_DIR")
@@ -58,7 +58,7 @@ def sweethome3d_jar(cfg: dict) -> Optional[Path]:
     "auto" = beside the default asset cache ($SBI_ASSET_DIR or ~/.cache/seg_by_interaction/assets,
     whatever arena.assets.cache_dir says): ../sources/sweethome3d/sweethome3d.jar, where
     scripts/setup.sh puts it; "" = not used."""
-    value = str(cfg["arena"]["assets"]["surfaces"]["sweethome3d_jar"] or "")
+    value = str(cfg.arena.assets.surfaces.sweethome3d_jar or "")
     if not value:
         return None
     if value == "auto":        # where setup.sh puts it: beside the default asset cache
@@ -70,11 +70,11 @@ def sweethome3d_jar(cfg: dict) -> Optional[Path]:
 
 
 def _surface_candidates(cfg: dict) -> list[src.SurfaceSource]:
-    s = cfg["arena"]["assets"]["surfaces"]
-    out = src.surface_sources(s["packages"], s["exclude"])
+    s = cfg.arena.assets.surfaces
+    out = src.surface_sources(s.packages, s.exclude)
     jar = sweethome3d_jar(cfg)
     if jar is not None:
-        out += src.sweethome3d_surfaces(jar, s["exclude"])
+        out += src.sweethome3d_surfaces(jar, s.exclude)
     return out
 
 
@@ -93,21 +93,21 @@ def tiled_photo(img: np.ndarray, tile_m, texture_metres: float, px: int) -> np.n
 
 
 def _mesh_candidates(cfg: dict) -> list[src.MeshSource]:
-    m = cfg["arena"]["assets"]["meshes"]
+    m = cfg.arena.assets.meshes
     out = []
-    if m["sweethome3d_dir"]:
-        out += src.sweethome3d_sources(m["sweethome3d_dir"], float(m["catalog_max_cm"]))
-    if m["robosuite"]:
+    if m.sweethome3d_dir:
+        out += src.sweethome3d_sources(m.sweethome3d_dir, float(m.catalog_max_cm))
+    if m.robosuite:
         out += src.robosuite_sources()
-    exclude = set(m["exclude"] or ())
+    exclude = set(m.exclude or ())
     return [c for c in out if c.name not in exclude]
 
 
 def library_key(cfg: dict) -> str:
     """Hash of everything the built library depends on."""
-    a = cfg["arena"]
-    settings = {"builder": BUILDER_VERSION, "assets": {k: v for k, v in a["assets"].items() if k != "cache_dir"},
-                "seed": a["library_seed"], "max_short_side": a["objects"]["max_short_side"]}
+    a = cfg.arena
+    settings = {"builder": BUILDER_VERSION, "assets": a.assets.model_dump(exclude={"cache_dir"}),
+                "seed": a.library_seed, "max_short_side": a.objects.max_short_side}
     surf = [(s.name, s.version, s.path.stat().st_size, s.member) for s in _surface_candidates(cfg)]
     mesh = [(m.name, m.version) for m in _mesh_candidates(cfg)]
     blob = json.dumps([settings, surf, mesh], sort_keys=True, default=str).encode()
@@ -168,8 +168,8 @@ def _dihedral(t: np.ndarray) -> list[np.ndarray]:
 
 
 def build_surfaces(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[list[dict], list[dict]]:
-    s = cfg["arena"]["assets"]["surfaces"]
-    px, min_px = int(s["texture_px"]), int(s["min_px"])
+    s = cfg.arena.assets.surfaces
+    px, min_px = int(s.texture_px), int(s.min_px)
     (out / "surfaces").mkdir(parents=True, exist_ok=True)
     kept, rejected, thumbs, colours = [], [], [], []
     for cand in _surface_candidates(cfg):
@@ -180,14 +180,14 @@ def build_surfaces(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[li
         h, w = img.shape[:2]
         if cand.tile_m is not None:          # a tile of known size: repeated at its real size
             img = tiled_photo(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), cand.tile_m,
-                              float(cfg["arena"]["table_texture_metres"]), px)
+                              float(cfg.arena.table_texture_metres), px)
         elif min(h, w) < min_px:
             rejected.append({"name": cand.name, "reason": f"{w}x{h} px is below {min_px} px"})
             continue
         else:
             img = square_photo(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), px)   # the table texture is square
         std = float(img.reshape(-1, 3).std(0).mean())
-        if std < float(s["min_std"]):
+        if std < float(s.min_std):
             rejected.append({"name": cand.name, "reason": f"flat colour (std {std:.1f}), not a photograph"})
             continue
         file = f"surfaces/{re.sub(r'[^A-Za-z0-9_.-]+', '_', cand.name)}.png"
@@ -202,12 +202,12 @@ def build_surfaces(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[li
                      "mean_rgb": [round(float(c), 1) for c in colours[-1]]})
     # copies of one photograph (any quarter turn or flip, alike in colour) form one group,
     # named after its first member; splits are drawn by group
-    limit = float(s["duplicate_correlation"])
+    limit = float(s.duplicate_correlation)
     same = np.zeros((len(kept), len(kept)), bool)
     for i in range(len(kept)):
         for j in range(i):
             corr = max(float((t * thumbs[j]).sum()) for t in _dihedral(thumbs[i]))
-            close_colour = np.abs(colours[i] - colours[j]).max() < float(s["duplicate_colour"])
+            close_colour = np.abs(colours[i] - colours[j]).max() < float(s.duplicate_colour)
             same[i, j] = corr > limit and close_colour
     _, label = connected_components(same, directed=False)
     first = {}
@@ -274,7 +274,7 @@ def prepare_mesh(parts: list[wf.MeshPart], cfg: dict, size_xyz=None, up_axis: st
     """Turn ``parts`` into an arena object: Z-up, stretched to ``size_xyz`` (if given),
     centred on the origin, then either multiplied by ``scale`` or scaled so its
     longest horizontal side is ``target_long`` (capped by the height limit), decimated."""
-    m = cfg["arena"]["assets"]["meshes"]
+    m = cfg.arena.assets.meshes
     if rotation is not None:
         wf.transform(parts, np.asarray(rotation, float))
     if up_axis == "y":
@@ -288,11 +288,11 @@ def prepare_mesh(parts: list[wf.MeshPart], cfg: dict, size_xyz=None, up_axis: st
     if scale is None:
         long_xy = max(ext[0], ext[1])
         short_xy = min(ext[0], ext[1])
-        scale = min(target_long / max(long_xy, 1e-9), float(m["max_height"]) / max(ext[2], 1e-9),
-                    float(m["max_short_side"]) / max(short_xy, 1e-9))
+        scale = min(target_long / max(long_xy, 1e-9), float(m.max_height) / max(ext[2], 1e-9),
+                    float(m.max_short_side) / max(short_xy, 1e-9))
     wf.scale_uniform(parts, scale)
     parts = wf.drop_degenerate(parts)
-    wf.decimate(parts, int(m["face_budget"]))
+    wf.decimate(parts, int(m.face_budget))
     return wf.drop_degenerate(parts)
 
 
@@ -302,8 +302,8 @@ def gripper_scale(extents, target_long: float, meshes_cfg: dict) -> float:
     ``max_height`` / ``max_short_side`` (then smaller still)."""
     long_xy, short_xy = max(extents[0], extents[1]), min(extents[0], extents[1])
     return float(min(target_long / max(long_xy, 1e-9),
-                     float(meshes_cfg["max_height"]) / max(extents[2], 1e-9),
-                     float(meshes_cfg["max_short_side"]) / max(short_xy, 1e-9)))
+                     float(meshes_cfg.max_height) / max(extents[2], 1e-9),
+                     float(meshes_cfg.max_short_side) / max(short_xy, 1e-9)))
 
 
 def write_object(parts: list[wf.MeshPart], read: Callable[[str], bytes], folder: Path, cfg: dict,
@@ -313,14 +313,14 @@ def write_object(parts: list[wf.MeshPart], read: Callable[[str], bytes], folder:
     ``gripper_scale`` and the mass at both sizes: ``mass`` gripper-sized, ``mass_real``)."""
     import pybullet as p
 
-    m = cfg["arena"]["assets"]["meshes"]
+    m = cfg.arena.assets.meshes
     folder.mkdir(parents=True, exist_ok=True)
     entry_parts, notes = [], []
     for k, part in enumerate(parts):
         tex_file = None
         if part.textured:
             try:
-                img = _texture_png(read(part.material.texture), int(m["texture_max_px"]))
+                img = _texture_png(read(part.material.texture), int(m.texture_max_px))
             except (OSError, KeyError) as exc:
                 img, _ = None, exc
             if img is None:
@@ -336,14 +336,14 @@ def write_object(parts: list[wf.MeshPart], read: Callable[[str], bytes], folder:
                             "material": part.material.name, "faces": int(len(part.faces))})
     merged = folder / "visual_merged.obj"
     wf.write_merged(parts, merged)
-    v = m["vhacd"]
+    v = m.vhacd
     cid = p.connect(p.DIRECT)
     try:
         with _quiet_stdout():
             p.vhacd(str(merged), str(folder / "collision.obj"), str(folder / "vhacd.log"),
-                    resolution=int(v["resolution"]), concavity=float(v["concavity"]),
-                    maxNumVerticesPerCH=int(v["max_vertices_per_hull"]), depth=int(v["depth"]),
-                    minVolumePerCH=float(v["min_volume_per_hull"]), physicsClientId=cid)
+                    resolution=int(v.resolution), concavity=float(v.concavity),
+                    maxNumVerticesPerCH=int(v.max_vertices_per_hull), depth=int(v.depth),
+                    minVolumePerCH=float(v.min_volume_per_hull), physicsClientId=cid)
     finally:
         p.disconnect(cid)
     merged.unlink()
@@ -352,20 +352,20 @@ def write_object(parts: list[wf.MeshPart], read: Callable[[str], bytes], folder:
         raise wf.MeshError("convex decomposition produced nothing")
     volume = _hull_volume(folder / "collision.obj")
     lo, hi = wf.bounds(parts)
-    mlo, mhi = (float(x) for x in m["mass"])
-    rlo, rhi = (float(x) for x in m["mass_real"])
+    mlo, mhi = (float(x) for x in m.mass)
+    rlo, rhi = (float(x) for x in m.mass_real)
     return {"parts": entry_parts, "collision": "collision.obj",
-            "mass": round(float(np.clip(volume * gripper ** 3 * float(m["density"]), mlo, mhi)), 4),
-            "mass_real": round(float(np.clip(volume * float(m["density"]), rlo, rhi)), 4),
+            "mass": round(float(np.clip(volume * gripper ** 3 * float(m.density), mlo, mhi)), 4),
+            "mass_real": round(float(np.clip(volume * float(m.density), rlo, rhi)), 4),
             "gripper_scale": round(float(gripper), 6),
             "extents": [round(float(x), 4) for x in hi - lo], "faces": wf.face_count(parts), "notes": notes}
 
 
 def build_objects(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[list[dict], list[dict]]:
-    a = cfg["arena"]
-    m = a["assets"]["meshes"]
-    seed = int(a["library_seed"])
-    lo_long, hi_long = (float(x) for x in m["long_side"])
+    a = cfg.arena
+    m = a.assets.meshes
+    seed = int(a.library_seed)
+    lo_long, hi_long = (float(x) for x in m.long_side)
     kept, rejected = [], []
     cands = _mesh_candidates(cfg)
     try:
@@ -387,19 +387,19 @@ def build_objects(cfg: dict, out: Path, log: Callable[[str], None]) -> tuple[lis
                 raise wf.MeshError("no visible faces")
             lo, hi = wf.bounds(parts)
             real = hi - lo
-            clip = np.clip(max(real[0], real[1]), *(float(v) for v in m["real_long_side"]))
+            clip = np.clip(max(real[0], real[1]), *(float(v) for v in m.real_long_side))
             wf.scale_uniform(parts, clip / max(real[0], real[1], 1e-9))
             lo, hi = wf.bounds(parts)
             real = hi - lo
             gripper = gripper_scale(real, target, m)
             ext = real * gripper                   # the gripper-sized object decides what is kept
-            if ext.min() < float(m["min_thickness"]):
+            if ext.min() < float(m.min_thickness):
                 raise wf.MeshError(f"{ext.min() * 100:.1f} cm thin once gripper-sized: cannot be grasped top-down")
-            if sorted(ext[:2])[0] > float(a["objects"]["max_short_side"]):
+            if sorted(ext[:2])[0] > float(a.objects.max_short_side):
                 raise wf.MeshError("does not fit the open jaws")
             if not any(pp.textured for pp in parts):
                 raise wf.MeshError("no textured part")
-            if wf.face_count(parts) > int(m["max_faces"]):
+            if wf.face_count(parts) > int(m.max_faces):
                 raise wf.MeshError(f"{wf.face_count(parts)} faces after decimation (many separately textured "
                                    f"pieces), above {m['max_faces']}: too slow to render")
             geometry = write_object(parts, read, out / "objects" / slug, cfg, gripper)
@@ -424,8 +424,8 @@ def check_renders(out: Path, objects: list[dict], cfg: dict) -> None:
 
     from seg_by_interaction.assets.pybullet_shapes import MeshShapeCache
 
-    chk = cfg["arena"]["assets"]["render_check"]
-    size = int(chk["px"])
+    chk = cfg.arena.assets.render_check
+    size = int(chk.px)
     cid = p.connect(p.DIRECT)
     try:
         shapes = MeshShapeCache(cid, out)
@@ -457,12 +457,12 @@ def build_library(cfg: dict, out: Path, progress: Optional[Callable[[str], None]
     surfaces, rej_s = build_surfaces(cfg, out, log)
     objects, rej_o = build_objects(cfg, out, log)
     check_renders(out, objects, cfg)
-    chk = cfg["arena"]["assets"]["render_check"]
+    chk = cfg.arena.assets.render_check
     good = []
     for obj in objects:
         r = obj["render"]
-        if r["pixels"] < int(chk["min_pixels"]) or r["std"] < float(chk["min_std"]) \
-                or r["white_fraction"] > float(chk["max_white_fraction"]):
+        if r["pixels"] < int(chk.min_pixels) or r["std"] < float(chk.min_std) \
+                or r["white_fraction"] > float(chk.max_white_fraction):
             rej_o.append({"name": obj["name"], "title": obj["title"], "reason": f"renders blank or flat ({r})"})
             shutil.rmtree(out / obj["folder"], ignore_errors=True)
         else:

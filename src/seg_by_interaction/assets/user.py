@@ -19,17 +19,17 @@ from seg_by_interaction.assets.build import asset_root, prepare_mesh, write_obje
 
 def user_mesh_entry(path: Path, cfg: dict) -> dict:
     """The manifest-style entry of a user OBJ; ValueError with the file named."""
-    a = cfg["arena"]
+    a = cfg.arena
     path = Path(path)
-    up = str(a["user_object_up"])
-    scale = float(a["user_object_scale"])
+    up = str(a.user_object_up)
+    scale = float(a.user_object_scale)
     if up not in ("y", "z"):
         raise ValueError(f"arena.user_object_up must be 'y' or 'z', got {up!r}")
     if not scale > 0:
         raise ValueError(f"arena.user_object_scale must be > 0, got {scale}")
     digest = hashlib.sha256()
     digest.update(path.read_bytes())
-    digest.update(json.dumps([up, scale, a["assets"]["meshes"]], sort_keys=True, default=str).encode())
+    digest.update(json.dumps([up, scale, a.assets.meshes.model_dump()], sort_keys=True).encode())
     for line in path.read_text(errors="replace").splitlines():
         if line.startswith("mtllib") and len(line.split()) > 1:     # a changed MTL is a changed model
             mtl = path.parent / line.split(None, 1)[1].strip()

@@ -222,7 +222,7 @@ class Arena(Section):
     background_every: Count
     splits: ArenaSplits
     library_seed: int
-    physics_hz: Positive
+    physics_hz: Count
     solver_iterations: Count
     gravity: float
     settle_seconds: NonNeg

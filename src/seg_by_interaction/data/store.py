@@ -141,14 +141,14 @@ class DatasetStore:
         """``cfg``: the configuration or its ``store`` section (never a hidden preset)."""
         if cfg is None:
             raise TypeError("DatasetStore needs the configuration (or its store section)")
-        c = cfg["store"] if "store" in cfg else cfg
+        c = cfg.store if "store" in cfg else cfg
         self.root = Path(root)
         self.read_only = bool(read_only)
         if not self.read_only:
             self.root.mkdir(parents=True, exist_ok=True)
-        self._fsync = bool(c["fsync"])
-        self._busy_ms = int(c["busy_timeout_ms"])
-        self._png_level = int(c["png_compression"])
+        self._fsync = bool(c.fsync)
+        self._busy_ms = int(c.busy_timeout_ms)
+        self._png_level = int(c.png_compression)
         self._local = threading.local()     # one connection per thread and process
         self._writer_mutex = threading.Lock()  # threads of one writer share its file lock
         self._lock_fd: Optional[int] = None

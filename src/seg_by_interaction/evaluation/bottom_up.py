@@ -48,19 +48,19 @@ class BottomUpSegmenter:
     """``segment(image) -> list[Hypothesis]``, ranked by score (highest first)."""
 
     def __init__(self, cfg: dict, tuned: bool = False, arena_mask: np.ndarray | None = None):
-        bcfg = cfg["evaluation"]["bottom_up"]
-        self.scales = [float(s) for s in bcfg["felzenszwalb_scales"]]
-        self.sigma = float(bcfg["felzenszwalb_sigma"])
-        self.min_size = int(bcfg["felzenszwalb_min_size"])
-        self.bins = int(bcfg["colour_bins"])
-        self.min_area = int(bcfg["min_area"])
-        self.nms_iou = float(bcfg["nms_iou"])
-        self.max_proposals = int(bcfg["max_proposals"])
-        self.contrast_scale = float(bcfg["contrast_scale"])
-        self.compactness_power = float(bcfg["compactness_power"])
+        bcfg = cfg.evaluation.bottom_up
+        self.scales = [float(s) for s in bcfg.felzenszwalb_scales]
+        self.sigma = float(bcfg.felzenszwalb_sigma)
+        self.min_size = int(bcfg.felzenszwalb_min_size)
+        self.bins = int(bcfg.colour_bins)
+        self.min_area = int(bcfg.min_area)
+        self.nms_iou = float(bcfg.nms_iou)
+        self.max_proposals = int(bcfg.max_proposals)
+        self.contrast_scale = float(bcfg.contrast_scale)
+        self.compactness_power = float(bcfg.compactness_power)
         self.tuned = bool(tuned)
-        self.max_area_fraction = float(bcfg["tuned"]["max_area_fraction"])
-        self.max_edge_pixels = int(bcfg["tuned"]["max_edge_pixels"])
+        self.max_area_fraction = float(bcfg.tuned.max_area_fraction)
+        self.max_edge_pixels = int(bcfg.tuned.max_edge_pixels)
         if not self.scales or self.bins < 1 or not 0 < self.nms_iou <= 1:
             raise ValueError("evaluation.bottom_up: need at least one scale, colour_bins >= 1 "
                              "and 0 < nms_iou <= 1")

@@ -13,7 +13,7 @@ from seg_by_interaction.perception.checkpoint import read_checkpoint
 
 def evaluate_checkpoint(checkpoint: Optional[str], cfg: dict, eval_set: EvalSet,
                         desc: str = "model", progress: bool = True) -> MethodEvaluation:
-    segmenter = load_segmenter(checkpoint, cfg, device=cfg["device"])
+    segmenter = load_segmenter(checkpoint, cfg, device=cfg.device)
     return evaluate_segmenter(lambda img: segmenter.segment(img), eval_set, cfg, desc, progress)
 
 

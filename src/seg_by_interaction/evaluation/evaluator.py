@@ -81,10 +81,10 @@ def evaluate_segmenter(segment: Segmenter, eval_set: EvalSet, cfg: dict,
     ``cfg`` is the full configuration; its ``evaluation`` section gives the IoU
     thresholds, the per-image detection cap and COCOeval's maxDets.
     """
-    ecfg = cfg["evaluation"]
-    thresholds = [float(t) for t in ecfg["iou_thresholds"]]
-    max_dets = int(ecfg["max_detections"])
-    coco_max_dets = tuple(int(m) for m in ecfg["coco_max_dets"])
+    ecfg = cfg.evaluation
+    thresholds = [float(t) for t in ecfg.iou_thresholds]
+    max_dets = int(ecfg.max_detections)
+    coco_max_dets = tuple(int(m) for m in ecfg.coco_max_dets)
     if len(eval_set) == 0:
         raise ValueError("the evaluation set holds no images")
     start = time.perf_counter()
@@ -101,7 +101,7 @@ def evaluate_segmenter(segment: Segmenter, eval_set: EvalSet, cfg: dict,
     keys = [threshold_key(t) for t in thresholds]
     ap = {protocol: dict(zip(keys, average_precision(encoded, thresholds, protocol, coco_max_dets)))
           for protocol in PROTOCOLS}
-    bins = ecfg.get("size_bins") or {}
+    bins = ecfg.size_bins
     by_size = {protocol: {b: dict(zip(keys, v)) for b, v in
                           size_binned_ap(encoded, thresholds, protocol, bins, coco_max_dets).items()}
                for protocol in PROTOCOLS} if bins else None

@@ -282,7 +282,7 @@ def write_report(results: dict, out_dir: str | Path, report_cfg: dict | None = N
     if not isinstance(results, dict):
         raise ValueError("results must be a dict (see the evaluation.report docstring)")
     rcfg = {**DEFAULT_REPORT_CFG, **(report_cfg or {})}
-    dpi = int(rcfg["dpi"])
+    dpi = int(rcfg.dpi)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     base_dir = Path(base_dir) if base_dir is not None else out_dir
@@ -358,8 +358,8 @@ def write_report(results: dict, out_dir: str | Path, report_cfg: dict | None = N
     md += ["## Qualitative examples (image, ground truth, methods' top hypotheses)", ""]
     qual = results.get("qualitative") or {}
     if qual.get("examples"):
-        figures.qualitative_grid(qual, base_dir, int(rcfg["qualitative_top_k"]),
-                                 float(rcfg["qualitative_min_score"]),
+        figures.qualitative_grid(qual, base_dir, int(rcfg.qualitative_top_k),
+                                 float(rcfg.qualitative_min_score),
                                  out_dir / "qualitative.png", dpi)
         md += ["![qualitative](qualitative.png)", ""]
     else:

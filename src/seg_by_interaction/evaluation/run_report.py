@@ -50,14 +50,14 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
     eval_set = EvalSet.load(eval_json)   # before any folder is made: a bad path leaves nothing
     ooa_set = EvalSet.load(ooa_json) if ooa_json else None
     out_dir.mkdir(parents=True, exist_ok=True)
-    thresholds = [float(t) for t in cfg["evaluation"]["iou_thresholds"]]
-    rcfg = cfg["evaluation"]
+    thresholds = [float(t) for t in cfg.evaluation.iou_thresholds]
+    rcfg = cfg.evaluation
     clock = dict(wall_clock or {})
     t0 = time.perf_counter()
     results: dict = {"meta": {
         "title": "seg_by_interaction: one interaction run in the simulated arena",
         "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "preset": cfg["preset"], "eval_set": f"{eval_json} ({len(eval_set)} images)",
+        "preset": cfg.preset, "eval_set": f"{eval_json} ({len(eval_set)} images)",
         "config": cfg.model_dump(), "notes": [
             "Ground truth comes from the renderer; the learner never sees it.",
             "voc07 = the authors' protocol (TP iff IoU > t with a still-unmatched GT, "
@@ -71,7 +71,7 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
             f"Interaction loop: {rate[0]} interactions in {rate[1]:.0f} s = {rate[2]:.1f} per "
             "minute, trainer on, start-up included (every node through ROS).")
         results["meta"]["interactions_per_min"] = rate[2]
-    bins = rcfg.get("size_bins") or {}
+    bins = rcfg.size_bins
     results["size_counts"] = size_counts(eval_set, bins)
     evaluations = add_bottom_up_rows(results, cfg, eval_set, thresholds, progress)
     ooa: dict = {}
@@ -79,14 +79,14 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         ooa = {"eval_set": f"{ooa_json} ({len(ooa_set)} images)", "table": {},
                "ap_vs_interactions": {}, "size_counts": size_counts(ooa_set, bins)}
         add_bottom_up_rows(ooa, cfg, ooa_set, thresholds, progress,
-                           tuned_area_fraction=rcfg["out_of_arena"]["bottom_up_max_area_fraction"])
+                           tuned_area_fraction=rcfg.out_of_arena.bottom_up_max_area_fraction)
         ooa.pop("pr_curves", None)
         results["out_of_arena"] = ooa
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
     curve, recall_points = [], []
     raw = with_overrides(cfg, {"inference.refine.enabled": False})   # the network's own mask edges
-    refine_ablation = bool(chosen) and bool(cfg["inference"]["refine"]["enabled"])
+    refine_ablation = bool(chosen) and bool(cfg.inference.refine.enabled)
     tasks = [(None, cfg, str(eval_json), "untrained model")]
     tasks += [(str(path), cfg, str(eval_json), f"model v{version}") for version, path in chosen]
     if refine_ablation:
@@ -96,7 +96,7 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         tasks.append((None, cfg, str(ooa_json), "untrained model (out of arena)"))
         tasks += [(str(path), cfg, str(ooa_json), f"model v{version} (out of arena)")
                   for version, path in chosen]
-    all_evals = evaluate_checkpoints(tasks, int(rcfg["report"]["jobs"]), progress)
+    all_evals = evaluate_checkpoints(tasks, int(rcfg.report.jobs), progress)
     evals, ooa_evals = all_evals[:n_main], all_evals[n_main:]
     if ooa_evals:
         ooa_curve = [{"interactions": 0, "seed": seed, "ap": run_entry(ooa_evals[0], seed)["ap"],
@@ -117,8 +117,8 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
                       "ap": run_entry(ev, seed)["ap"], "version": version})
         recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
                               "recall": ev.recall_at_precision(
-                                  float(rcfg["recall_iou_threshold"]),
-                                  rcfg["recall_precision_levels"])})
+                                  float(rcfg.recall_iou_threshold),
+                                  rcfg.recall_precision_levels)})
         last = ev
     results["ap_vs_interactions"]["self_sup_rsl"] = curve
     if last is not None:
@@ -128,8 +128,8 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         results["pr_curves"]["self_sup_rsl"] = curve_entry(last, thresholds)
         evaluations["self_sup_rsl"] = last
         results["recall_at_precision"] = {
-            "iou_threshold": float(rcfg["recall_iou_threshold"]),
-            "precision_levels": list(rcfg["recall_precision_levels"]), "points": recall_points}
+            "iou_threshold": float(rcfg.recall_iou_threshold),
+            "precision_levels": list(rcfg.recall_precision_levels), "points": recall_points}
     else:
         results["meta"]["notes"].append("The run wrote no checkpoint: no learned row.")
     names = {"bottom_up_tuned": "bottom-up tuned", "self_sup_rsl": "ours (self-supervised)"}
@@ -137,12 +137,12 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         "columns": [names[k] for k in names if k in evaluations],
         "examples": qualitative_rows(eval_set, {names[k]: evaluations[k] for k in names
                                                 if k in evaluations},
-                                     int(rcfg["report"]["qualitative_rows"]),
-                                     int(rcfg["report"]["qualitative_top_k"]))}
+                                     int(rcfg.report.qualitative_rows),
+                                     int(rcfg.report.qualitative_top_k))}
     clock["evaluation"] = time.perf_counter() - t0
     results["meta"]["wall_clock_s"] = clock
     save_results(results, out_dir / "results.json")
-    return write_report(results, out_dir, rcfg["report"], base_dir=out_dir)
+    return write_report(results, out_dir, rcfg.report, base_dir=out_dir)
 
 
 def loop_rate(data_dir: Path, loop_seconds: Optional[float]):

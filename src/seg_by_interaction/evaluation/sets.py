@@ -24,7 +24,7 @@ def ensure_eval_set(root: str | Path, cfg: dict, split: str = "test",
     marker = out / "annotations.json"
     params = {"split": split, "object_split": object_split, "seed": seed,
               "num_backgrounds": num_backgrounds, "images_per_background": images_per_background,
-              "library_seed": cfg["arena"]["library_seed"]}
+              "library_seed": cfg.arena.library_seed}
     stamp = out / "params.json"
     if marker.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == params:
         return marker
@@ -46,11 +46,11 @@ def ensure_out_of_arena_set(root: str | Path, cfg: dict, object_split: Optional[
         cfg = with_overrides(cfg, {k: v for k, v in (
             ("evaluation.out_of_arena.object_split", object_split),
             ("evaluation.out_of_arena.seed", seed)) if v is not None})
-    ocfg = cfg["evaluation"]["out_of_arena"]
-    params = {"out_of_arena": ocfg, "train_cameras": cfg["arena"]["cameras"]["vary"],
-              "library_seed": cfg["arena"]["library_seed"], "assets": cfg["arena"]["assets"]["meshes"]}
+    ocfg = cfg.evaluation.out_of_arena
+    params = {"out_of_arena": ocfg.model_dump(), "train_cameras": cfg.arena.cameras.vary.model_dump(),
+              "library_seed": cfg.arena.library_seed, "assets": cfg.arena.assets.meshes.model_dump()}
     key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
-    out = Path(root) / (f"out_of_arena_{ocfg['object_split']}_{ocfg['images']}img_seed{ocfg['seed']}"
+    out = Path(root) / (f"out_of_arena_{ocfg.object_split}_{ocfg.images}img_seed{ocfg.seed}"
                         f"_{key}")
     marker, stamp = out / "annotations.json", out / "params.json"
     if marker.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == json.loads(

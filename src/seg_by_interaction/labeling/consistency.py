@@ -32,10 +32,10 @@ def reject_inconsistent(views: Sequence, cameras: Sequence, cfg: Mapping) -> lis
     ``max_reach_ratio`` times the median of the other positive views of the same pair;
     a pair is judged only when it has ``min_views`` positives. Each kept positive's
     ``meta["plane_reach_m"]`` records its reach; negatives pass unchanged."""
-    cv = cfg["cross_view"]
-    min_views = int(cv["min_views"])
-    ratio = float(cv["max_reach_ratio"])
-    percentile = float(cv["reach_percentile"])
+    cv = cfg.cross_view
+    min_views = int(cv.min_views)
+    ratio = float(cv.max_reach_ratio)
+    percentile = float(cv.reach_percentile)
     if min_views < 2 or ratio <= 1.0 or not 0.0 < percentile <= 100.0:
         raise ValueError(f"labeling.cross_view needs min_views >= 2, max_reach_ratio > 1 and "
                          f"reach_percentile in (0, 100], got {min_views}, {ratio}, {percentile}")

@@ -32,7 +32,7 @@ def _labeling_cfg(cfg: Mapping) -> Mapping:
     """Accept the whole config or its ``labeling`` section (never a hidden preset)."""
     if cfg is None:
         raise TypeError("pass the configuration (or its labeling section)")
-    return cfg["labeling"] if "labeling" in cfg else cfg
+    return cfg.labeling if "labeling" in cfg else cfg
 
 
 def _check_image(name: str, img: np.ndarray) -> np.ndarray:

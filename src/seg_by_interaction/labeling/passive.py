@@ -33,7 +33,7 @@ def median_background(images: list[np.ndarray]) -> np.ndarray:
 def motion_masks(image: np.ndarray, background: np.ndarray, previous: np.ndarray,
                  cfg: Mapping) -> list[np.ndarray]:
     """Object-like blobs of ``image`` that differ from the background and just moved."""
-    lab, pc = cfg["labeling"], cfg["passive"]
+    lab, pc = cfg.labeling, cfg.passive
     fg = clean_change(change_map(background, image, lab), lab)
     moved = clean_change(change_map(previous, image, lab), lab)
     n, labels = cv2.connectedComponents(fg.astype(np.uint8), connectivity=8)
@@ -45,9 +45,9 @@ def motion_masks(image: np.ndarray, background: np.ndarray, previous: np.ndarray
     out = []
     for k in range(1, n + 1):
         area = areas[k - 1]
-        if not (int(pc["min_pixels"]) < area <= float(pc["max_area_fraction"]) * h * w):
+        if not (int(pc.min_pixels) < area <= float(pc.max_area_fraction) * h * w):
             continue
-        if moved_px[k - 1] < float(pc["min_moved_fraction"]) * area:
+        if moved_px[k - 1] < float(pc.min_moved_fraction) * area:
             continue
         mask = labels == k
         ys, xs = np.nonzero(mask)
@@ -72,9 +72,9 @@ def passive_examples(arena, robot, cfg: Mapping, seed: int = 0,
     ``arena``/``robot``: a sim Arena and its SimRobot (the robot moves out of view
     before every shot). Nothing here reads the arena's ground truth.
     """
-    pc = cfg["passive"]
+    pc = cfg.passive
     rng = np.random.default_rng((seed, 31))
-    blocks, per_block = int(pc["blocks"]), int(pc["pushes_per_block"])
+    blocks, per_block = int(pc.blocks), int(pc.pushes_per_block)
     bar = tqdm(total=blocks * per_block, desc="passive pushes", disable=not progress)
     for block in range(blocks):
         arena.set_background(None)
@@ -82,7 +82,7 @@ def passive_examples(arena, robot, cfg: Mapping, seed: int = 0,
         robot.home()
         shots = [arena.render().images]
         for _ in range(per_block):
-            start, end = _random_push(rng, robot.workspace, pc["push_length"])
+            start, end = _random_push(rng, robot.workspace, pc.push_length)
             arena.push(start, end)
             robot.home()
             shots.append(arena.render().images)
@@ -126,6 +126,6 @@ def collect_passive(store, arena, robot, cfg: Mapping, seed: int = 0,
                           meta=ex.meta)
         n += 1
     store.set_info(COMPLETE_KEY, json.dumps({"seed": int(seed), "examples": n,
-                                             "blocks": int(cfg["passive"]["blocks"]),
-                                             "pushes_per_block": int(cfg["passive"]["pushes_per_block"])}))
+                                             "blocks": int(cfg.passive.blocks),
+                                             "pushes_per_block": int(cfg.passive.pushes_per_block)}))
     return n

@@ -61,9 +61,9 @@ def assess_view(mask: Optional[np.ndarray], gt_labelled: np.ndarray, gt_other: n
                 point_px, cfg: Mapping) -> ViewQuality:
     """Score one label. ``gt_labelled`` is the GT of the image the mask belongs to
     (I_t for pair 0, I_t+1 for pair 1); ``gt_other`` the GT of the held frame."""
-    lab = cfg["labeling"] if "labeling" in cfg else cfg
-    moved = moved_objects(gt_labelled, gt_other, point_px, int(lab["window"]),
-                          float(lab["quality_changed_iou"]))
+    lab = cfg.labeling if "labeling" in cfg else cfg
+    moved = moved_objects(gt_labelled, gt_other, point_px, int(lab.window),
+                          float(lab.quality_changed_iou))
     target = moved[0] if moved else 0
     iou, merged = None, False
     if mask is not None and target:
@@ -71,7 +71,7 @@ def assess_view(mask: Optional[np.ndarray], gt_labelled: np.ndarray, gt_other: n
     if mask is not None:
         # merged = the mask spans two objects: the moved one (any overlap) plus another
         # covered for at least quality_merge_fraction of its area
-        frac = float(lab["quality_merge_fraction"])
+        frac = float(lab.quality_merge_fraction)
         covered = {target} if target and np.logical_and(mask, gt_labelled == target).any() else set()
         for k in np.unique(gt_labelled[mask]):
             if k != 0 and np.logical_and(mask, gt_labelled == k).sum() >= frac * (gt_labelled == k).sum():

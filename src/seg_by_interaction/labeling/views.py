@@ -124,7 +124,7 @@ def label_interaction(before: Frames, held: Frames, after: Frames, pick_xy,
     gripper's own reading) drops views that contradict it (``labeling.use_gripper``);
     ``labeling.cross_view`` drops masks that reach much farther than the other views'.
     """
-    lab = cfg["labeling"] if "labeling" in cfg else cfg
+    lab = cfg.labeling if "labeling" in cfg else cfg
     n = len(before.images)
     _check_frames("held", held, n)
     _check_frames("after", after, n)

@@ -99,22 +99,22 @@ class InteractionLoop:
 
     def __init__(self, cfg: dict, steps: LoopSteps, workspace, seed: int = 0,
                  start_id: int = 0):
-        lc = cfg["loop"]
+        lc = cfg.loop
         self.steps = steps
         self.workspace = tuple(float(v) for v in workspace)
         self.rng = np.random.default_rng(seed)
         self.next_id = int(start_id)
-        self.camera_choice = lc["camera"]
-        self.choice = str(lc["choice"])
+        self.camera_choice = lc.camera
+        self.choice = str(lc.choice)
         if self.choice not in CHOICES:
             raise ValueError(f"loop.choice must be one of {CHOICES}, got {self.choice!r}")
-        self.place_margin = float(lc["place_margin"])
-        self.reuse_after_shot = bool(lc["reuse_after_shot"])
+        self.place_margin = float(lc.place_margin)
+        self.reuse_after_shot = bool(lc.reuse_after_shot)
         self._next_before: Optional[Frames] = None   # I_t+1 of the last interaction
-        self.explore_when_empty = bool(lc["explore_when_empty"])
-        self.reset_every = int(cfg["arena"]["reset_every"])
-        self.background_every = int(cfg["arena"]["background_every"])
-        self.num_cameras = int(cfg["arena"]["num_cameras"])
+        self.explore_when_empty = bool(lc.explore_when_empty)
+        self.reset_every = int(cfg.arena.reset_every)
+        self.background_every = int(cfg.arena.background_every)
+        self.num_cameras = int(cfg.arena.num_cameras)
 
     def _random_pose(self, margin: float) -> Pose2D:
         xmin, xmax, ymin, ymax = self.workspace

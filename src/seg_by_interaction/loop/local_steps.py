@@ -38,9 +38,9 @@ class LocalSteps:
         return self.segmenter.segment(frames.images[camera]), self.model_version
 
     def plan_grasp(self, hypothesis: Hypothesis, frames: Frames, camera: int) -> PlannedGrasp:
-        g = plan_grasp(hypothesis.mask, self.cfg["grasping"]["min_pixels"])
+        g = plan_grasp(hypothesis.mask, self.cfg.grasping.min_pixels)
         x, y, theta, width = grasp_to_arena(g, frames.cameras[camera])
-        check_width(width, self.cfg["grasping"]["max_width"])
+        check_width(width, self.cfg.grasping.max_width)
         return PlannedGrasp(g.u, g.v, g.angle, g.width_px, Pose2D(x, y, theta), width)
 
     def pick_place(self, pick: Pose2D, place: Pose2D) -> PickPlaceOutcome:

@@ -35,15 +35,15 @@ class Segmenter:
 
     def __init__(self, model: DeepMask, cfg: dict, device: str = "cpu"):
         apply_runtime(cfg)
-        self.cfg = cfg["inference"]
+        self.cfg = cfg.inference
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        self.model_cfg = cfg["model"]
-        self.snapper = SuperpixelSnapper(self.cfg["refine"])
-        self.pad = int(round(float(self.cfg["pad_fraction"]) * model.window))
-        self.fill = "reflect" if isinstance(border_fill(cfg["model"]), str) else "constant"
-        self.channels_last = bool(self.cfg["channels_last"])
-        self.workers = int(self.cfg["workers"])
+        self.model_cfg = cfg.model
+        self.snapper = SuperpixelSnapper(self.cfg.refine)
+        self.pad = int(round(float(self.cfg.pad_fraction) * model.window))
+        self.fill = "reflect" if isinstance(border_fill(cfg.model), str) else "constant"
+        self.channels_last = bool(self.cfg.channels_last)
+        self.workers = int(self.cfg.workers)
         if self.workers < 1:
             raise ValueError(f"inference.workers must be >= 1, got {self.workers}")
         self._threads = torch_threads(cfg)
@@ -148,12 +148,12 @@ class Segmenter:
         check_image(image)
         cfg = self.cfg
         pixels = image.shape[0] * image.shape[1]
-        if pixels > int(cfg["max_image_pixels"]):
+        if pixels > int(cfg.max_image_pixels):
             raise ValueError(f"image too large: {image.shape[1]}x{image.shape[0]} is {pixels} "
-                             f"pixels, the limit is {int(cfg['max_image_pixels'])} "
+                             f"pixels, the limit is {cfg.max_image_pixels} "
                              f"(inference.max_image_pixels); downscale it before segmenting")
-        max_hyp = int(cfg["max_hypotheses"] if max_hypotheses is None else max_hypotheses)
-        min_score = float(cfg["score_threshold"] if min_score is None else min_score)
+        max_hyp = int(cfg.max_hypotheses if max_hypotheses is None else max_hypotheses)
+        min_score = float(cfg.score_threshold if min_score is None else min_score)
         snapping = self.snapper.enabled
         levels, extra = self._dense_scores(
             image, extra=[lambda: self.snapper.superpixels(image)] if snapping else [])
@@ -167,7 +167,7 @@ class Segmenter:
         cand = np.concatenate(cand)
         prob = 1.0 / (1.0 + np.exp(-cand[:, 0]))
         cand, prob = cand[prob >= min_score], prob[prob >= min_score]
-        top = np.argsort(-prob, kind="stable")[:int(cfg["mask_top_k"])]
+        top = np.argsort(-prob, kind="stable")[:int(cfg.mask_top_k)]
         if len(top) == 0:
             return []
         cand, prob = cand[top], prob[top]
@@ -180,22 +180,22 @@ class Segmenter:
             s = levels[int(li)][0]
             x0 = (STRIDE * c - self.pad) / s
             y0 = (STRIDE * r - self.pad) / s
-            masks.append(paste_mask(mp, x0, y0, window / s, hw, float(cfg["mask_threshold"])))
+            masks.append(paste_mask(mp, x0, y0, window / s, hw, float(cfg.mask_threshold)))
             scores.append(float(p))
         masks = self.snapper.snap(image, np.stack(masks), labels=superpixels)
-        big = masks.sum(axis=(1, 2)) > int(cfg["min_mask_pixels"])
+        big = masks.sum(axis=(1, 2)) > int(cfg.min_mask_pixels)
         masks, scores = masks[big], [sc for sc, b in zip(scores, big) if b]
         if not len(masks):
             return []
-        keep = greedy_mask_nms(masks, np.asarray(scores), float(cfg["nms_iou"]), max_hyp)
+        keep = greedy_mask_nms(masks, np.asarray(scores), float(cfg.nms_iou), max_hyp)
         return [Hypothesis(mask=masks[i], score=scores[i], box=mask_box(masks[i])) for i in keep]
 
 
 def build_model(cfg: dict) -> DeepMask:
     """A randomly initialised model, seeded by the configuration's ``seed``."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(cfg.get("seed", 0)))
-        return DeepMask(cfg["model"])
+        torch.manual_seed(cfg.seed)
+        return DeepMask(cfg.model)
 
 
 def load_segmenter(checkpoint_path: str | os.PathLike | None, cfg: dict,
@@ -204,5 +204,5 @@ def load_segmenter(checkpoint_path: str | os.PathLike | None, cfg: dict,
     ``checkpoint_path`` is None (before any training)."""
     model = build_model(cfg)
     if checkpoint_path is not None:
-        load_checkpoint(checkpoint_path, model, model_cfg=cfg["model"])
+        load_checkpoint(checkpoint_path, model, model_cfg=cfg.model)
     return Segmenter(model, cfg, device=device)

@@ -57,10 +57,10 @@ class MaskRefiner(nn.Module):
 
     def __init__(self, skip_channels: int, cfg: dict):
         super().__init__()
-        reduce_ch, hidden = int(cfg["skip_channels"]), int(cfg["channels"])
+        reduce_ch, hidden = int(cfg.skip_channels), int(cfg.channels)
         self.skip = nn.Sequential(nn.Conv2d(skip_channels, reduce_ch, 1), nn.ReLU(inplace=True))
         layers, ch = [], reduce_ch + 1
-        for _ in range(int(cfg["layers"])):
+        for _ in range(int(cfg.layers)):
             layers += [nn.Conv2d(ch, hidden, 3, padding=1), nn.ReLU(inplace=True)]
             ch = hidden
         layers.append(nn.Conv2d(ch, 1, 3, padding=1))
@@ -88,29 +88,29 @@ class DeepMask(nn.Module):
     def __init__(self, model_cfg: dict):
         super().__init__()
         self.cfg = plain(model_cfg)
-        self.window = int(model_cfg["window"])
+        self.window = int(model_cfg.window)
         if self.window % STRIDE or self.window < 2 * STRIDE:
             raise ValueError(f"model.window must be a multiple of {STRIDE} and >= "
                              f"{2 * STRIDE}, got {self.window}")
-        self.mask_size = int(model_cfg["mask_size"])
-        width = int(model_cfg["trunk_width"])
-        reduce_ch = int(model_cfg["reduce_channels"])
-        embed_dim = int(model_cfg["embedding_dim"])
+        self.mask_size = int(model_cfg.mask_size)
+        width = int(model_cfg.trunk_width)
+        reduce_ch = int(model_cfg.reduce_channels)
+        embed_dim = int(model_cfg.embedding_dim)
         k = self.window // STRIDE
         self.trunk = resnet18_trunk(width)
         self.embedding = nn.Sequential(
             nn.Conv2d(4 * width, reduce_ch, 1), nn.ReLU(inplace=True),
             nn.Conv2d(reduce_ch, embed_dim, k), nn.ReLU(inplace=True))
         self.score_head = nn.Sequential(
-            nn.Conv2d(embed_dim, int(model_cfg["score_hidden"]), 1), nn.ReLU(inplace=True),
-            nn.Conv2d(int(model_cfg["score_hidden"]), 1, 1))
+            nn.Conv2d(embed_dim, int(model_cfg.score_hidden), 1), nn.ReLU(inplace=True),
+            nn.Conv2d(int(model_cfg.score_hidden), 1, 1))
         self.mask_head = nn.Linear(embed_dim, self.mask_size ** 2)
-        refine = model_cfg.get("refine_head") or {}
-        self.refiner = MaskRefiner(width, refine) if refine.get("enabled") else None
+        refine = model_cfg.refine_head
+        self.refiner = MaskRefiner(width, refine) if refine.enabled else None
         # side of the masks forward() returns: the refined stride-2 grid, or the head's own
         self.output_mask_size = self.window // 2 if self.refiner is not None else self.mask_size
-        self.register_buffer("mean", torch.tensor(model_cfg["pixel_mean"]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(model_cfg["pixel_std"]).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(model_cfg.pixel_mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(model_cfg.pixel_std).view(1, 3, 1, 1))
 
     def normalise(self, images_uint8: torch.Tensor) -> torch.Tensor:
         """uint8 [B, 3, H, W] -> float, zero-mean per channel (0 = the mean colour)."""

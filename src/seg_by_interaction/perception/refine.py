@@ -17,11 +17,11 @@ class SuperpixelSnapper:
     """``snap(image, masks)`` -> masks on superpixel boundaries (``inference.refine``)."""
 
     def __init__(self, refine_cfg: dict):
-        self.enabled = bool(refine_cfg["enabled"])
-        self.scale = float(refine_cfg["felzenszwalb_scale"])
-        self.sigma = float(refine_cfg["felzenszwalb_sigma"])
-        self.min_size = int(refine_cfg["felzenszwalb_min_size"])
-        self.min_coverage = float(refine_cfg["min_coverage"])
+        self.enabled = bool(refine_cfg.enabled)
+        self.scale = float(refine_cfg.felzenszwalb_scale)
+        self.sigma = float(refine_cfg.felzenszwalb_sigma)
+        self.min_size = int(refine_cfg.felzenszwalb_min_size)
+        self.min_coverage = float(refine_cfg.min_coverage)
         if not 0.0 < self.min_coverage < 1.0:
             raise ValueError(f"inference.refine.min_coverage must be in (0, 1), got {self.min_coverage}")
 

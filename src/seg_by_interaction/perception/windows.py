@@ -35,17 +35,17 @@ def pyramid_scales(inference_cfg: dict, model_cfg: dict, frame_hw) -> list[float
     frame's shorter side; levels are ``inference.scale_step_log2`` octaves apart (training's
     +-``positive_scale_log2`` jitter covers what lies between), at most
     ``inference.max_levels`` of them (0: no cap; fewer levels spread over the same range)."""
-    target = float(model_cfg["object_fraction"]) * int(model_cfg["window"])
+    target = float(model_cfg.object_fraction) * int(model_cfg.window)
     short = float(min(int(frame_hw[0]), int(frame_hw[1])))
     if short <= 0:
         raise ValueError(f"frame size {tuple(frame_hw)} has no pixels")
-    smallest_obj = float(inference_cfg["min_object_px"])
-    largest_obj = max(smallest_obj, float(inference_cfg["max_object_fraction"]) * short)
+    smallest_obj = float(inference_cfg.min_object_px)
+    largest_obj = max(smallest_obj, float(inference_cfg.max_object_fraction) * short)
     hi = np.log2(target / smallest_obj)
     lo = np.log2(target / largest_obj)
-    step = float(inference_cfg["scale_step_log2"])
+    step = float(inference_cfg.scale_step_log2)
     n = int(np.ceil((hi - lo) / step - 1e-9)) + 1         # levels at most `step` apart
-    cap = int(inference_cfg["max_levels"])
+    cap = int(inference_cfg.max_levels)
     n = min(n, cap) if cap else n
     if n == 1 or hi - lo < 1e-9:
         return [float(2.0 ** hi)]
@@ -55,7 +55,7 @@ def pyramid_scales(inference_cfg: dict, model_cfg: dict, frame_hw) -> list[float
 
 def fill_colour(model_cfg: dict) -> np.ndarray:
     """The uint8 RGB mean colour that normalises to zero."""
-    return np.round(np.asarray(model_cfg["pixel_mean"]) * 255).astype(np.uint8)
+    return np.round(np.asarray(model_cfg.pixel_mean) * 255).astype(np.uint8)
 
 
 def resize(image: np.ndarray, scale: float) -> np.ndarray:
@@ -95,11 +95,9 @@ def pad_image(image: np.ndarray, top: int, bottom: int, left: int, right: int, m
                               value=np.broadcast_to(np.asarray(mode, dtype=float), (3,)).tolist())
 
 
-def border_fill(model_cfg: dict):
-    """What fills a window beyond the image: "reflect", or the mean colour (constant).
-    Model settings saved before the option existed (checkpoints, experiments in flight)
-    mean constant, the only padding there was."""
-    mode = str(model_cfg.get("pad_mode", "constant"))
+def border_fill(model_cfg):
+    """What fills a window beyond the image: "reflect", or the mean colour (constant)."""
+    mode = model_cfg.pad_mode
     if mode == "reflect":
         return "reflect"
     if mode == "constant":
@@ -126,6 +124,6 @@ def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,
 def object_size_range(cfg: dict, frame_hw) -> tuple[float, float]:
     """Longer sides (frame pixels) of the objects the pyramid puts at the trained size in a
     frame of ``frame_hw`` (height, width): its smallest and largest object."""
-    target = float(cfg["model"]["object_fraction"]) * int(cfg["model"]["window"])
-    scales = pyramid_scales(cfg["inference"], cfg["model"], frame_hw)
+    target = float(cfg.model.object_fraction) * int(cfg.model.window)
+    scales = pyramid_scales(cfg.inference, cfg.model, frame_hw)
     return target / max(scales), target / min(scales)

@@ -43,9 +43,9 @@ class AppearanceDescriptor:
 
     @classmethod
     def from_config(cls, rearrangement_cfg: dict) -> "AppearanceDescriptor":
-        a = rearrangement_cfg["appearance"]
-        return cls(a["colour_bins"], a["colour_smoothing"], a["colour_weight"], a["area_weight"],
-                   a["elongation_weight"])
+        a = rearrangement_cfg.appearance
+        return cls(a.colour_bins, a.colour_smoothing, a.colour_weight, a.area_weight,
+                   a.elongation_weight)
 
     @property
     def length(self) -> int:
@@ -89,13 +89,13 @@ def make_descriptor(name: str, rearrangement_cfg: dict, model=None) -> Descripto
         if model is None:
             raise ValueError("the trunk descriptor needs a DeepMask model (a checkpoint)")
         from seg_by_interaction.rearrangement.trunk import TrunkDescriptor
-        return TrunkDescriptor(model, float(rearrangement_cfg["trunk"]["scale"]))
+        return TrunkDescriptor(model, float(rearrangement_cfg.trunk.scale))
     raise ValueError(f"unknown descriptor {name!r} (use one of {DESCRIPTORS})")
 
 
 def rejection_threshold(name: str, rearrangement_cfg: dict) -> float:
     """The configured rejection threshold of descriptor ``name``."""
-    table: Optional[dict] = rearrangement_cfg.get("rejection_threshold")
+    table: Optional[dict] = rearrangement_cfg.rejection_threshold
     if not table or name not in table:
         raise ValueError(f"no rearrangement.rejection_threshold for descriptor {name!r}")
     return float(table[name])

@@ -138,14 +138,14 @@ class Rearranger:
     def from_config(cls, cfg: dict, steps: RearrangeSteps, descriptor: Optional[str] = None,
                     model=None, workspace: Optional[Workspace] = None) -> "Rearranger":
         """From the ``rearrangement`` section; ``model`` feeds the trunk descriptor."""
-        rc = cfg["rearrangement"]
-        name = descriptor or rc["descriptor"]
+        rc = cfg.rearrangement
+        name = descriptor or rc.descriptor
         return cls(steps, make_descriptor(name, rc, model), rejection_threshold(name, rc),
-                   rc["tolerance_px"], rc["max_interactions"], rc["max_attempts_per_object"],
-                   rc["max_segments"], rc["min_score"], rc["min_segment_pixels"],
-                   rc["max_segment_fraction"], rc["grasp_plane_height"],
-                   workspace if workspace is not None else cfg["arena"]["workspace"],
-                   rc["workspace_slack"], grasp_min_pixels=cfg["grasping"]["min_pixels"])
+                   rc.tolerance_px, rc.max_interactions, rc.max_attempts_per_object,
+                   rc.max_segments, rc.min_score, rc.min_segment_pixels,
+                   rc.max_segment_fraction, rc.grasp_plane_height,
+                   workspace if workspace is not None else cfg.arena.workspace,
+                   rc.workspace_slack, grasp_min_pixels=cfg.grasping.min_pixels)
 
     # ------------------------------------------------------------ perception
     def usable(self, hypotheses: Sequence[Hypothesis], image_pixels: int) -> list[Hypothesis]:

@@ -33,9 +33,9 @@ def _quat_mul(a, b):
 
 def sawyer_motion(c: dict) -> dict:
     """The primitive's motion settings for the Sawyer (heights over the table)."""
-    grasp = float(c["grasp_z_offset"])
-    return {"travel_height": grasp + float(c["hover_distance"]), "grasp_height": grasp,
-            "place_clearance": float(c["place_clearance"]), "close_seconds": 0.0,
+    grasp = float(c.grasp_z_offset)
+    return {"travel_height": grasp + float(c.hover_distance), "grasp_height": grasp,
+            "place_clearance": float(c.place_clearance), "close_seconds": 0.0,
             "open_seconds": 0.0, "held_settle_seconds": 0.0}
 
 
@@ -51,17 +51,17 @@ class SawyerDriver(GripperDriver):
 
     @property
     def workspace(self) -> tuple[float, float, float, float]:
-        x0, x1, y0, y1 = (float(v) for v in self.c["workspace"])
+        x0, x1, y0, y1 = (float(v) for v in self.c.workspace)
         return (x0, x1, y0, y1)
 
     def _pose(self, x: float, y: float, z: float, yaw: float):
-        down = tuple(float(v) for v in self.c["orientation"])
+        down = tuple(float(v) for v in self.c.orientation)
         q = _quat_mul((0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)), down)
         return self._Pose(position=self._Point(x=float(x), y=float(y), z=float(z)),
                           orientation=self._Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
 
     def _ik(self, pose, what: str) -> dict:
-        joints = self.limb.ik_request(pose, end_point=self.c["tip_name"])
+        joints = self.limb.ik_request(pose, end_point=self.c.tip_name)
         if not joints:                              # intera returns False when no solution exists
             raise DriverError(OUTCOME_UNREACHABLE, f"no IK solution for the {what} pose "
                               f"({pose.position.x:.3f}, {pose.position.y:.3f}, {pose.position.z:.3f})")
@@ -74,7 +74,7 @@ class SawyerDriver(GripperDriver):
         if getattr(state, "error", False) or getattr(state, "estop_button", 0):
             raise self._failed("robot reports an error or e-stop")
         try:
-            self.limb.move_to_joint_positions(joints, timeout=float(self.c["move_timeout"]), test=stop)
+            self.limb.move_to_joint_positions(joints, timeout=float(self.c.move_timeout), test=stop)
         except Exception as exc:  # intera raises on timeouts/collisions; report, don't crash the server
             raise self._failed(f"move failed: {exc}") from exc
         return not stop()
@@ -84,10 +84,10 @@ class SawyerDriver(GripperDriver):
         return DriverError(OUTCOME_ROBOT_ERROR, message)
 
     def _z(self, tip_z: float) -> float:
-        return float(self.c["table_z"]) + float(tip_z)
+        return float(self.c.table_z) + float(tip_z)
 
     def _held_pose(self, yaw: float):
-        hx, hy, hz = (float(v) for v in self.c["held_pose"])
+        hx, hy, hz = (float(v) for v in self.c.held_pose)
         return self._pose(hx, hy, hz, yaw)
 
     def prepare(self, targets) -> None:
@@ -105,16 +105,16 @@ class SawyerDriver(GripperDriver):
 
     def set_jaws(self, opened: bool, seconds: float) -> None:
         if opened:
-            self.gripper.open(float(self.c["gripper_open"]))
+            self.gripper.open(float(self.c.gripper_open))
         else:
-            self.gripper.close(float(self.c["gripper_closed"]))
+            self.gripper.close(float(self.c.gripper_closed))
 
     def wait(self, seconds: float) -> None:
         time.sleep(float(seconds))
 
     def grip(self) -> GripState:
         width = float(self.gripper.get_position())
-        return GripState(holding=width > float(self.c["min_grip_width"]), gap=width)
+        return GripState(holding=width > float(self.c.min_grip_width), gap=width)
 
     def go_to(self, pose: str, should_stop: Optional[Callable[[], bool]] = None) -> bool:
         stop = should_stop or (lambda: False)
@@ -122,14 +122,14 @@ class SawyerDriver(GripperDriver):
             return self._go(self._ik(self._held_pose(self._yaw), "held"), stop)
         if pose == "home":
             names = self.limb.joint_names()
-            self.limb.move_to_joint_positions(dict(zip(names, (float(v) for v in self.c["home_joints"]))),
-                                              timeout=float(self.c["move_timeout"]))
+            self.limb.move_to_joint_positions(dict(zip(names, (float(v) for v in self.c.home_joints))),
+                                              timeout=float(self.c.move_timeout))
             return True
         raise ValueError(f"unknown pose {pose!r} (home, held)")
 
     def tip(self) -> tuple[float, float, float]:
         p = self.limb.endpoint_pose()["position"]
-        return float(p.x), float(p.y), float(p.z) - float(self.c["table_z"])
+        return float(p.x), float(p.y), float(p.z) - float(self.c.table_z)
 
     def stop(self) -> None:
         self.limb.set_joint_positions(self.limb.joint_angles())   # hold where we are
@@ -142,11 +142,11 @@ class SawyerDriver(GripperDriver):
         """From 8 points on the workspace boundary, slide the closed gripper to the centre."""
         x0, x1, y0, y1 = self.workspace
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        low = self._z(float(self.c["grasp_z_offset"]))
-        hover = float(self.c["hover_distance"])
+        low = self._z(float(self.c.grasp_z_offset))
+        hover = float(self.c.hover_distance)
         never = lambda: False   # noqa: E731
-        self.gripper.close(float(self.c["gripper_closed"]))
-        for sx, sy in sweep_points(self.workspace, int(self.c["sweep_points"])):
+        self.gripper.close(float(self.c.gripper_closed))
+        for sx, sy in sweep_points(self.workspace, int(self.c.sweep_points)):
             yaw = math.atan2(cy - sy, cx - sx) - math.pi / 2   # jaws across the push
             try:
                 self._go(self._ik(self._pose(sx, sy, low + hover, yaw), "sweep hover"), never)
@@ -156,13 +156,13 @@ class SawyerDriver(GripperDriver):
                 self._go(self._ik(self._pose(cx, cy, low + hover, yaw), "sweep retract"), never)
             except DriverError as exc:
                 self.error = str(exc)
-        self.gripper.open(float(self.c["gripper_open"]))
+        self.gripper.open(float(self.c.gripper_open))
         self.go_to("home")
 
 
 class SawyerRobot(PickPlacePrimitive):
     def __init__(self, cfg: dict, limb=None, gripper=None, robot_enable=None):
-        c = cfg["robot"]["sawyer"]
+        c = cfg.robot.sawyer
         if limb is None or gripper is None or robot_enable is None:
             try:
                 import intera_interface  # noqa: F401  (only on a machine with intera_sdk)
@@ -170,13 +170,13 @@ class SawyerRobot(PickPlacePrimitive):
                 raise RuntimeError("the sawyer backend needs intera_sdk (intera_interface) on the "
                                    "PYTHONPATH and a running robot; use backend sim otherwise") from exc
             robot_enable = robot_enable or intera_interface.RobotEnable(intera_interface.CHECK_VERSION)
-            limb = limb or intera_interface.Limb(c["limb"])
+            limb = limb or intera_interface.Limb(c.limb)
             gripper = gripper or intera_interface.Gripper(f"{c['limb']}_gripper")
         self.c, self.limb, self.gripper, self.rs = c, limb, gripper, robot_enable
         if not self.rs.state().enabled:
             self.rs.enable()
         if hasattr(self.limb, "set_joint_position_speed"):
-            self.limb.set_joint_position_speed(float(c["joint_speed"]))
+            self.limb.set_joint_position_speed(float(c.joint_speed))
         super().__init__(SawyerDriver(c, limb, gripper, robot_enable), sawyer_motion(c))
 
     def state(self) -> dict:

@@ -142,8 +142,8 @@ def _probe():
 
 
 def packer_from_config(cfg, dedupe: bool = False) -> Packer:
-    rc = cfg["ros"]["record"]
-    return Packer(str(rc["format"]), int(rc["jpeg_quality"]), dedupe=dedupe)
+    rc = cfg.ros.record
+    return Packer(str(rc.format), int(rc.jpeg_quality), dedupe=dedupe)
 
 
 def to_disk(msg: Interaction, packer: Packer) -> bytes:

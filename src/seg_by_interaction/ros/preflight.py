@@ -44,7 +44,7 @@ def check_config(preset: str) -> dict:
         cfg = load_config(preset)
     except ConfigError as exc:
         raise PreflightError(f"preset:={preset}: {exc}") from exc
-    fmt = cfg["ros"]["record"]["format"]
+    fmt = cfg.ros.record.format
     if fmt not in FORMATS:
         raise PreflightError(f"preset:={preset}: ros.record.format {fmt!r} is not one of "
                              f"{', '.join(FORMATS)}")

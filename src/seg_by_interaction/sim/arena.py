@@ -45,8 +45,8 @@ class Arena:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (use one of {SPLITS})")
         self.cfg = cfg
-        self.a = cfg["arena"]
-        self.r = cfg["robot"]["sim"]
+        self.a = cfg.arena
+        self.r = cfg.robot.sim
         self.seed = int(seed)
         self.split = split
         self.rng = np.random.default_rng((self.seed, 11))        # scenes, placements, backgrounds
@@ -56,7 +56,7 @@ class Arena:
         self.size_rng = np.random.default_rng((self.seed, 15))   # object sizes (arena.objects.sizes)
         self._noise_bank: Optional[np.ndarray] = None
         self.render_fallbacks = 0      # shares a forked renderer failed and this process redid
-        if library is None and (self.a["backgrounds"]["photos"] or self.a["objects"]["meshes"]):
+        if library is None and (self.a.backgrounds.photos or self.a.objects.meshes):
             library = ensure_library(cfg)      # found in the cache (scripts/setup.sh built it)
         self.backgrounds = BackgroundLibrary(cfg, library)
         self.objects = ObjectLibrary(cfg, library)
@@ -64,16 +64,16 @@ class Arena:
         self.background_split = split
         self._tmp = Path(tempfile.mkdtemp(prefix="sbi_arena_"))
         self.cid = p.connect(p.DIRECT)
-        self.dt = 1.0 / float(self.a["physics_hz"])
+        self.dt = 1.0 / float(self.a.physics_hz)
         p.setTimeStep(self.dt, physicsClientId=self.cid)
-        p.setPhysicsEngineParameter(numSolverIterations=int(self.a["solver_iterations"]),
+        p.setPhysicsEngineParameter(numSolverIterations=int(self.a.solver_iterations),
                                     deterministicOverlappingPairs=1, physicsClientId=self.cid)
-        p.setGravity(0, 0, float(self.a["gravity"]), physicsClientId=self.cid)
+        p.setGravity(0, 0, float(self.a.gravity), physicsClientId=self.cid)
         self.rig = standard_rig(cfg)
         self._sim_cameras = make_cameras(cfg, self.rig)
-        self.vary_cameras = bool(cfg["arena"]["cameras"]["vary"]["enabled"])
+        self.vary_cameras = bool(cfg.arena.cameras.vary.enabled)
         self._build_table()
-        self.gripper = FloatingGripper(self.cid, cfg, list(map(float, self.r["home_position"])))
+        self.gripper = FloatingGripper(self.cid, cfg, list(map(float, self.r.home_position)))
         self._bodies: dict[int, tuple[int, ObjectSpec]] = {}   # arena object id -> (body, spec)
         self._extents: dict[int, np.ndarray] = {}              # arena object id -> its size (m)
         self._textures: dict[str, int] = {}
@@ -88,7 +88,7 @@ class Arena:
     # ------------------------------------------------------------ geometry / cameras
     @property
     def workspace(self) -> tuple[float, float, float, float]:
-        x0, x1, y0, y1 = (float(v) for v in self.a["workspace"])
+        x0, x1, y0, y1 = (float(v) for v in self.a.workspace)
         return (x0, x1, y0, y1)
 
     @property
@@ -100,7 +100,7 @@ class Arena:
         return self._steps * self.dt
 
     def _build_table(self) -> None:
-        s = float(self.a["table_size"]) / 2
+        s = float(self.a.table_size) / 2
         # collision box whose top face is the table plane z = 0; a textured quad on it
         col = p.createCollisionShape(p.GEOM_BOX, halfExtents=[s, s, 0.01], collisionFramePosition=[0, 0, -0.01],
                                      physicsClientId=self.cid)
@@ -109,15 +109,15 @@ class Arena:
                                   normals=[[0, 0, 1]] * 4, uvs=[[0, 0], [1, 0], [1, 1], [0, 1]],
                                   physicsClientId=self.cid)
         self.table = p.createMultiBody(0, col, vis, basePosition=[0, 0, 0], physicsClientId=self.cid)
-        fr = self.a["friction"]
-        p.changeDynamics(self.table, -1, lateralFriction=fr["lateral"], rollingFriction=fr["rolling"],
-                         spinningFriction=fr["spinning"], physicsClientId=self.cid)
+        fr = self.a.friction
+        p.changeDynamics(self.table, -1, lateralFriction=fr.lateral, rollingFriction=fr.rolling,
+                         spinningFriction=fr.spinning, physicsClientId=self.cid)
 
     def set_rig(self, rig: Optional[RigSpec] = None) -> RigSpec:
         """Move the cameras: ``rig``, or one drawn from arena.cameras.vary (exact models, so
         the grasp planner and the labeller project as before); returns it."""
         self.rig = rig if rig is not None else sample_rig(self.cfg, self.rig_rng,
-                                                         self.cfg["arena"]["cameras"]["vary"])
+                                                         self.cfg.arena.cameras.vary)
         self._sim_cameras = make_cameras(self.cfg, self.rig)
         return self.rig
 
@@ -137,16 +137,16 @@ class Arena:
                 raise ValueError(f"no backgrounds in split {self.background_split!r}")
             index = pool[int(self.rng.integers(0, len(pool)))]
             if self.background_split == "train":
-                variant = int(self.rng.integers(0, int(self.a["backgrounds"]["augment"]["variants"]) + 1))
+                variant = int(self.rng.integers(0, int(self.a.backgrounds.augment.variants) + 1))
         if not 0 <= index < len(self.backgrounds):
             raise ValueError(f"background index {index} out of range 0..{len(self.backgrounds) - 1}")
         tex = self._bg_textures.get((index, variant))
         if tex is None:
             img = self.backgrounds[index].image()
             if variant:
-                rng = np.random.default_rng((int(self.a["library_seed"]), 7, index, variant))
-                img = augment(img, rng, self.a["backgrounds"]["augment"])
-            img = table_image(img, float(self.a["table_size"]), float(self.a["table_texture_metres"]))
+                rng = np.random.default_rng((int(self.a.library_seed), 7, index, variant))
+                img = augment(img, rng, self.a.backgrounds.augment)
+            img = table_image(img, float(self.a.table_size), float(self.a.table_texture_metres))
             path = self._tmp / f"bg_{index}_{variant}.png"
             cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
             tex = p.loadTexture(str(path), physicsClientId=self.cid)
@@ -162,7 +162,7 @@ class Arena:
         if spec.texture is None or spec.path is not None or spec.mesh is not None:
             return None
         if spec.name not in self._textures:
-            size = int(self.a["objects"]["texture_size"])
+            size = int(self.a.objects.texture_size)
             path = self._tmp / f"obj_{spec.name}.png"
             cv2.imwrite(str(path), cv2.cvtColor(object_texture(spec, size), cv2.COLOR_RGB2BGR))
             self._textures[spec.name] = p.loadTexture(str(path), physicsClientId=self.cid)
@@ -180,9 +180,9 @@ class Arena:
         spaced (log) between the two. Other objects keep their own size."""
         if spec.mesh is None or "gripper_scale" not in spec.mesh:
             return 1.0, spec.mass
-        sz = self.a["objects"]["sizes"]
-        g, levels = float(spec.mesh["gripper_scale"]), int(sz["levels"])
-        mode = str(sz["mode"])
+        sz = self.a.objects.sizes
+        g, levels = float(spec.mesh["gripper_scale"]), int(sz.levels)
+        mode = str(sz.mode)
         if mode == "gripper":
             u = 0.0
         elif mode == "real":
@@ -195,7 +195,7 @@ class Arena:
         return g ** (1.0 - u), float(m_g ** (1.0 - u) * m_r ** u)
 
     def _spawn(self, spec: ObjectSpec, pos, orn, size: Optional[tuple[float, float]] = None) -> int:
-        limit = float(self.a["objects"]["max_short_side"])
+        limit = float(self.a.objects.max_short_side)
         if spec.mesh is None and spec.path is not None and spec.family != "user" \
                 and spec.name not in self._scale_fit:
             body = spawn(spec, self.cid, [0, 0, -5], [0, 0, 0, 1])
@@ -207,14 +207,14 @@ class Arena:
         scale, mass = size if size is not None else self.size_choice(spec)
         body = spawn(fitted, self.cid, pos, orn, self._texture_for(spec), meshes=self._mesh_shapes,
                      mesh_scale=scale, mass=mass)
-        fr = self.a["friction"]
-        p.changeDynamics(body, -1, lateralFriction=fr["lateral"], rollingFriction=fr["rolling"],
-                         spinningFriction=fr["spinning"], physicsClientId=self.cid)
+        fr = self.a.friction
+        p.changeDynamics(body, -1, lateralFriction=fr.lateral, rollingFriction=fr.rolling,
+                         spinningFriction=fr.spinning, physicsClientId=self.cid)
         return body
 
     def _check_user_objects(self) -> None:
         """Load every user object once so a bad file fails now, with its name."""
-        limit = float(self.a["objects"]["max_short_side"])
+        limit = float(self.a.objects.max_short_side)
         for spec in self.objects.items:
             if spec.family != "user":
                 continue
@@ -238,19 +238,19 @@ class Arena:
 
     def reset_scene(self, num_objects: Optional[int] = None) -> list[int]:
         """Drop 4-8 objects of the arena's object split at random and let them settle."""
-        lo, hi = (int(v) for v in self.a["objects_per_scene"])
+        lo, hi = (int(v) for v in self.a.objects_per_scene)
         n = int(self.rng.integers(lo, hi + 1)) if num_objects is None else int(num_objects)
         pool = self.objects.split(self.object_split)
         if not 0 <= n <= len(pool):
             raise ValueError(f"cannot place {n} objects: split {self.object_split!r} has {len(pool)}")
         self.clear_objects()
-        self.gripper.teleport(self.r["home_position"], 0.0)
+        self.gripper.teleport(self.r.home_position, 0.0)
         chosen = self.rng.choice(len(pool), size=n, replace=False)
         x0, x1, y0, y1 = self.workspace
-        m = float(self.a["drop_margin"])
-        sz = self.a["objects"]["sizes"]
-        as_before = str(sz["mode"]) == "gripper"      # the old rule: the same scenes as before
-        budget = float(sz["fill"]) * (x1 - x0 - 2 * m) * (y1 - y0 - 2 * m)
+        m = float(self.a.drop_margin)
+        sz = self.a.objects.sizes
+        as_before = str(sz.mode) == "gripper"      # the old rule: the same scenes as before
+        budget = float(sz.fill) * (x1 - x0 - 2 * m) * (y1 - y0 - 2 * m)
         placed: list[tuple[np.ndarray, float]] = []
         for idx in chosen:
             spec = pool[int(idx)]
@@ -263,11 +263,11 @@ class Arena:
             for _ in range(50):
                 xy = self.rng.uniform([x0 + m, y0 + m], [x1 - m, y1 - m])
                 if all(np.linalg.norm(xy - q) > (0.07 if as_before else
-                                                 max(0.07, float(sz["spacing"]) * (radius + r)))
+                                                 max(0.07, float(sz.spacing) * (radius + r)))
                        for q, r in placed):
                     break
             placed.append((xy, radius))
-            z = float(self.rng.uniform(*self.a["drop_height"])) + (0.0 if as_before else ext[2] / 2)
+            z = float(self.rng.uniform(*self.a.drop_height)) + (0.0 if as_before else ext[2] / 2)
             orn = p.getQuaternionFromEuler([0, 0, float(self.rng.uniform(-np.pi, np.pi))])
             body = self._spawn(spec, [float(xy[0]), float(xy[1]), z], orn, size=(scale, mass))
             self._bodies[len(self._bodies) + 1] = (body, spec)
@@ -276,10 +276,10 @@ class Arena:
         return self.object_ids()
 
     def settle(self, seconds: Optional[float] = None) -> None:
-        self.step(int((self.a["settle_seconds"] if seconds is None else seconds) / self.dt))
-        limit = int(float(self.a["settle_max_seconds"]) / self.dt)
+        self.step(int((self.a.settle_seconds if seconds is None else seconds) / self.dt))
+        limit = int(float(self.a.settle_max_seconds) / self.dt)
         waited = 0
-        while waited < limit and self._max_speed() > float(self.a["settle_speed"]):
+        while waited < limit and self._max_speed() > float(self.a.settle_speed):
             self.step(24)
             waited += 24
 
@@ -320,23 +320,23 @@ class Arena:
 
     # ------------------------------------------------------------ rendering
     def _light(self) -> dict:
-        L = self.a["lighting"]
-        d = np.asarray(L["direction"], float) + self.light_rng.normal(0, float(L["direction_jitter"]), 3)
-        k = 1.0 + float(self.light_rng.normal(0, float(L["intensity_jitter"])))
+        L = self.a.lighting
+        d = np.asarray(L.direction, float) + self.light_rng.normal(0, float(L.direction_jitter), 3)
+        k = 1.0 + float(self.light_rng.normal(0, float(L.intensity_jitter)))
         return dict(lightDirection=d.tolist(), lightColor=[k, k, k],
-                    lightAmbientCoeff=float(L["ambient"]) * k, lightDiffuseCoeff=float(L["diffuse"]) * k,
-                    lightSpecularCoeff=float(L["specular"]), shadow=int(bool(L["shadow"])))
+                    lightAmbientCoeff=float(L.ambient) * k, lightDiffuseCoeff=float(L.diffuse) * k,
+                    lightSpecularCoeff=float(L.specular), shadow=int(bool(L.shadow)))
 
     def _sensor_draw(self, size: int) -> tuple[float, int]:
         """One shot's exposure gain and offset into the noise bank for an image of ``size``
         values (drawn in camera order before any camera renders, so a shot rendered in
         several processes gets the same noise as one rendered here)."""
-        n = self.a["sensor"]
+        n = self.a.sensor
         if self._noise_bank is None or len(self._noise_bank) < 2 * size:
             self._noise_bank = self.noise_rng.standard_normal(2 * size, dtype=np.float32)
             levels = np.arange(256, dtype=np.float32)
-            self._noise_sigma = np.sqrt(float(n["read_noise"]) ** 2 + float(n["shot_noise"]) ** 2 * levels)
-        gain = 1.0 + float(self.noise_rng.normal(0, float(n["exposure_jitter"])))
+            self._noise_sigma = np.sqrt(float(n.read_noise) ** 2 + float(n.shot_noise) ** 2 * levels)
+        gain = 1.0 + float(self.noise_rng.normal(0, float(n.exposure_jitter)))
         start = int(self.noise_rng.integers(0, len(self._noise_bank) - size + 1))
         return gain, start
 
@@ -372,8 +372,8 @@ class Arena:
             lut[b + 1] = k
         draws = [self._sensor_draw(c.model.width * c.model.height * 3) for c in self._sim_cameras]
         raw, redone = fork_map(lambda k: self._render_camera(k, light, include_ground_truth),
-                               range(len(self._sim_cameras)), int(self.a["render_processes"]),
-                               float(self.a["render_timeout"]))
+                               range(len(self._sim_cameras)), int(self.a.render_processes),
+                               float(self.a.render_timeout))
         self.render_fallbacks += redone
         images = [self._sensor(rgb, draw) for (rgb, _), draw in zip(raw, draws)]
         gts = [lut[seg.astype(np.int64) + 1] for _, seg in raw] if include_ground_truth else None
@@ -397,7 +397,7 @@ class Arena:
         yaw1 = yaw0 if yaw is None else yaw0 + (float(yaw) - yaw0 + np.pi) % (2 * np.pi) - np.pi
         if seconds is None:
             dist = float(np.linalg.norm(goal - start)) + 0.05 * abs(yaw1 - yaw0)
-            seconds = max(float(self.r["min_move_seconds"]), dist / float(speed or self.r["speed"]))
+            seconds = max(float(self.r.min_move_seconds), dist / float(speed or self.r.speed))
         n = max(1, int(round(seconds / self.dt)))
         for i in range(1, n + 1):
             s = smoothstep(i / n)

@@ -217,7 +217,7 @@ def augment(img: np.ndarray, rng: np.random.Generator, jitter: dict) -> np.ndarr
     """A training variant of a surface: a random square crop (zoom), a quarter turn
     and flip, and small brightness / contrast / saturation / hue changes."""
     h = img.shape[0]
-    lo, hi = (float(v) for v in jitter["crop"])
+    lo, hi = (float(v) for v in jitter.crop)
     side = max(8, int(round(h * rng.uniform(lo, hi))))
     y0, x0 = (int(rng.integers(0, h - side + 1)) for _ in range(2))
     out = cv2.resize(img[y0:y0 + side, x0:x0 + side], (h, h), interpolation=cv2.INTER_CUBIC)
@@ -225,13 +225,13 @@ def augment(img: np.ndarray, rng: np.random.Generator, jitter: dict) -> np.ndarr
     if rng.random() < 0.5:
         out = out[:, ::-1]
     hsv = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2HSV).astype(np.float32)
-    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-1, 1) * float(jitter["hue_deg"]) / 2) % 180
-    hsv[..., 1] *= 1 + rng.uniform(-1, 1) * float(jitter["saturation"])
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-1, 1) * float(jitter.hue_deg) / 2) % 180
+    hsv[..., 1] *= 1 + rng.uniform(-1, 1) * float(jitter.saturation)
     hsv = np.clip(hsv, 0, [180, 255, 255])
     rgb = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
     mean = rgb.mean()
-    rgb = (rgb - mean) * (1 + rng.uniform(-1, 1) * float(jitter["contrast"])) + mean
-    rgb *= 1 + rng.uniform(-1, 1) * float(jitter["brightness"])
+    rgb = (rgb - mean) * (1 + rng.uniform(-1, 1) * float(jitter.contrast)) + mean
+    rgb *= 1 + rng.uniform(-1, 1) * float(jitter.brightness)
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
@@ -251,13 +251,13 @@ class BackgroundLibrary:
     come from the built asset library's ``manifest`` (required when arena.backgrounds.photos)."""
 
     def __init__(self, cfg: dict, manifest: Optional[dict] = None):
-        a = cfg["arena"]
-        b = a["backgrounds"]
-        self.size = int(a["background_size"])
-        seed = int(a["library_seed"])
-        counts = list(a["splits"]["backgrounds"])
+        a = cfg.arena
+        b = a.backgrounds
+        self.size = int(a.background_size)
+        seed = int(a.library_seed)
+        counts = list(a.splits.backgrounds)
         pool: list[Background] = []
-        if b["photos"]:
+        if b.photos:
             if manifest is None:
                 raise ValueError("arena.backgrounds.photos needs the built asset library's manifest "
                                  "(seg_by_interaction.assets.ensure_library)")
@@ -273,7 +273,7 @@ class BackgroundLibrary:
             shared = {bg.group for bg in pool}
             extra_train = [bg for bg in train_only if bg.group not in shared]
         families = list(FAMILIES)
-        for i in range(int(b["procedural"])):
+        for i in range(int(b.procedural)):
             fam = families[i % len(families)]
             item_seed = (seed, 1, i)
             name = f"{fam}_{i // len(families):02d}"
@@ -286,15 +286,15 @@ class BackgroundLibrary:
             if split is not None:
                 bg.split = split
                 items.append(bg)
-        for bg in (extra_train if b["photos"] else []):
+        for bg in (extra_train if b.photos else []):
             bg.split = "train"
             items.append(bg)
-        user_split = a.get("user_background_split", "train")
+        user_split = a.user_background_split
         if user_split not in SPLITS:
             raise ValueError(f"arena.user_background_split must be one of {SPLITS}, got {user_split!r}")
-        min_px = int(a["min_background_px"])
-        photo_px = int(a["assets"]["surfaces"]["texture_px"])
-        for p in _expand(a.get("user_backgrounds"), IMAGE_SUFFIXES):
+        min_px = int(a.min_background_px)
+        photo_px = int(a.assets.surfaces.texture_px)
+        for p in _expand(a.user_backgrounds, IMAGE_SUFFIXES):
             load_user_image(p, min_px)          # validate now: fail early with a clear message
             items.append(Background(name=f"user:{p.name}", family="user", split=user_split, group=f"user:{p}",
                                     make=lambda p=p: square_photo(load_user_image(p, min_px), photo_px),

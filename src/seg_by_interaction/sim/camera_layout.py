@@ -54,24 +54,24 @@ class RigSpec:
 
 def standard_rig(cfg: dict) -> RigSpec:
     """The fixed rig of arena.cameras (the paper's set-up)."""
-    a, c = cfg["arena"], cfg["arena"]["cameras"]
-    n = int(a["num_cameras"])
-    return RigSpec(distance=float(c["distance"]), height=float(c["height"]),
-                   vertical_fov_deg=float(c["vertical_fov_deg"]), width=int(a["image_width"]),
-                   height_px=int(a["image_height"]),
-                   azimuths_deg=tuple(float(c["yaw_offset_deg"]) + 360.0 * i / n for i in range(n)),
-                   look_at=tuple(tuple(float(v) for v in c["look_at"]) for _ in range(n)))
+    a, c = cfg.arena, cfg.arena.cameras
+    n = int(a.num_cameras)
+    return RigSpec(distance=float(c.distance), height=float(c.height),
+                   vertical_fov_deg=float(c.vertical_fov_deg), width=int(a.image_width),
+                   height_px=int(a.image_height),
+                   azimuths_deg=tuple(float(c.yaw_offset_deg) + 360.0 * i / n for i in range(n)),
+                   look_at=tuple(tuple(float(v) for v in c.look_at) for _ in range(n)))
 
 
 def make_cameras(cfg: dict, rig: RigSpec | None = None) -> list[SimCamera]:
     """The cameras of ``rig`` (default: the standard rig)."""
-    c = cfg["arena"]["cameras"]
+    c = cfg.arena.cameras
     rig = rig or standard_rig(cfg)
     w, h = int(rig.width), int(rig.height_px)
     fov = float(rig.vertical_fov_deg)
     fy = (h / 2) / np.tan(np.radians(fov) / 2)
     K = np.array([[fy, 0, w / 2], [0, fy, h / 2 - 1.0], [0, 0, 1]])
-    proj = p.computeProjectionMatrixFOV(fov, w / h, float(c["near"]), float(c["far"]))
+    proj = p.computeProjectionMatrixFOV(fov, w / h, float(c.near), float(c.far))
     out = []
     for az_deg, target in zip(rig.azimuths_deg, rig.look_at):
         az = np.radians(az_deg)
@@ -107,20 +107,20 @@ def sample_rig(cfg: dict, rng: np.random.Generator, ranges: dict, tries: int = 4
     and the workspace centre. ``avoid_centre_of`` (training ranges): a rig whose distance,
     height and field of view all lie in the middle half of those ranges is drawn again (the
     out-of-arena set's cameras). ValueError if no draw in ``tries`` qualifies."""
-    a = cfg["arena"]
-    n = int(a["num_cameras"])
-    base_w, base_h = int(a["image_width"]), int(a["image_height"])
-    table_half = float(a["table_size"]) / 2
-    yaw0 = float(cfg["arena"]["cameras"]["yaw_offset_deg"])
+    a = cfg.arena
+    n = int(a.num_cameras)
+    base_w, base_h = int(a.image_width), int(a.image_height)
+    table_half = float(a.table_size) / 2
+    yaw0 = float(cfg.arena.cameras.yaw_offset_deg)
     for _ in range(int(tries)):
-        dist = float(rng.uniform(*ranges["distance"]))
-        height = float(rng.uniform(*ranges["height"]))
-        fov = float(rng.uniform(*ranges["vertical_fov_deg"]))
-        res = float(2.0 ** rng.uniform(*np.log2(np.asarray(ranges["resolution_scale"], float))))
+        dist = float(rng.uniform(*ranges.distance))
+        height = float(rng.uniform(*ranges.height))
+        fov = float(rng.uniform(*ranges.vertical_fov_deg))
+        res = float(2.0 ** rng.uniform(*np.log2(np.asarray(ranges.resolution_scale, float))))
         w, h = int(round(base_w * res / 2) * 2), int(round(base_h * res / 2) * 2)
-        jitter = float(ranges["yaw_jitter_deg"])
+        jitter = float(ranges.yaw_jitter_deg)
         az = tuple(yaw0 + 360.0 * i / n + float(rng.uniform(-jitter, jitter)) for i in range(n))
-        aim = float(ranges["look_at_jitter"])
+        aim = float(ranges.look_at_jitter)
         look = tuple((float(rng.uniform(-aim, aim)), float(rng.uniform(-aim, aim)), 0.0) for _ in range(n))
         rig = RigSpec(dist, height, fov, w, h, az, look)
         if avoid_centre_of is not None and all(

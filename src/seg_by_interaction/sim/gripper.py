@@ -10,17 +10,17 @@ import pybullet as p
 
 class FloatingGripper:
     def __init__(self, cid: int, cfg: dict, position):
-        r = cfg["robot"]["sim"]
+        r = cfg.robot.sim
         self.cid = cid
-        self.jaw_open = float(r["jaw_open"])
-        f = r["finger"]
-        self.finger_length = float(f["length"])
-        self.finger_force = float(f["force"])
-        self.finger_velocity = float(f["max_velocity"])
-        px, py, pz = (float(v) for v in r["palm"]["size"])
+        self.jaw_open = float(r.jaw_open)
+        f = r.finger
+        self.finger_length = float(f.length)
+        self.finger_force = float(f.force)
+        self.finger_velocity = float(f.max_velocity)
+        px, py, pz = (float(v) for v in r.palm.size)
         self.palm_half_h = pz / 2
-        self.constraint_force = float(r["constraint_force"])
-        th, dp, ln = float(f["thickness"]), float(f["depth"]), self.finger_length
+        self.constraint_force = float(r.constraint_force)
+        th, dp, ln = float(f.thickness), float(f.depth), self.finger_length
         palm_col = p.createCollisionShape(p.GEOM_BOX, halfExtents=[px / 2, py / 2, pz / 2], physicsClientId=cid)
         palm_vis = p.createVisualShape(p.GEOM_BOX, halfExtents=[px / 2, py / 2, pz / 2],
                                        rgbaColor=[0.25, 0.25, 0.28, 1], physicsClientId=cid)
@@ -34,7 +34,7 @@ class FloatingGripper:
                                             physicsClientId=cid))
         joint_at = [0, 0, -pz / 2 - ln / 2]
         self.body = p.createMultiBody(
-            baseMass=float(r["palm"]["mass"]), baseCollisionShapeIndex=palm_col,
+            baseMass=float(r.palm.mass), baseCollisionShapeIndex=palm_col,
             baseVisualShapeIndex=palm_vis, basePosition=position,
             linkMasses=[0.05, 0.05], linkCollisionShapeIndices=cols, linkVisualShapeIndices=viss,
             linkPositions=[joint_at, joint_at], linkOrientations=[[0, 0, 0, 1]] * 2,

@@ -15,7 +15,7 @@ from seg_by_interaction.sim.arena import Arena
 class SimGripperDriver(GripperDriver):
     def __init__(self, arena: Arena):
         self.arena = arena
-        self.r = arena.cfg["robot"]["sim"]
+        self.r = arena.cfg.robot.sim
 
     @property
     def workspace(self) -> tuple[float, float, float, float]:
@@ -24,7 +24,7 @@ class SimGripperDriver(GripperDriver):
     def move(self, x, y, tip_z, yaw=None, free=False, should_stop=None) -> bool:
         """``free``: nothing held, above the objects: the faster free-space speed."""
         g = self.arena.gripper
-        speed = float(self.r["free_speed"]) if free else None
+        speed = float(self.r.free_speed) if free else None
         return bool(self.arena.move_gripper([float(x), float(y), g.palm_z_for_tip(float(tip_z))],
                                             None if yaw is None else float(yaw),
                                             should_stop=should_stop, speed=speed))
@@ -52,7 +52,7 @@ class SimGripperDriver(GripperDriver):
     def _holding(self) -> Optional[int]:
         """Arena id of the object squeezed between the jaws, or None (jaws shut on nothing)."""
         g = self.arena.gripper
-        if g.gap() < float(self.r["min_grip_width"]):
+        if g.gap() < float(self.r.min_grip_width):
             return None
         for body in g.touching():
             k = self.arena.object_id_of_body(body)
@@ -63,11 +63,11 @@ class SimGripperDriver(GripperDriver):
     def go_to(self, pose: str, should_stop: Optional[Callable[[], bool]] = None) -> bool:
         g = self.arena.gripper
         if pose == "home":
-            return bool(self.arena.move_gripper([float(v) for v in self.r["home_position"]], g.yaw,
+            return bool(self.arena.move_gripper([float(v) for v in self.r.home_position], g.yaw,
                                                 should_stop=should_stop,
-                                                speed=float(self.r["free_speed"])))
+                                                speed=float(self.r.free_speed)))
         if pose == "held":
-            return bool(self.arena.move_gripper([float(v) for v in self.r["held_position"]], None,
+            return bool(self.arena.move_gripper([float(v) for v in self.r.held_position], None,
                                                 should_stop=should_stop))
         raise ValueError(f"unknown pose {pose!r} (home, held)")
 
@@ -110,7 +110,7 @@ class SimGripperDriver(GripperDriver):
         a, g = self.arena, self.arena.gripper
         for pt in p.getContactPoints(bodyA=g.body, physicsClientId=a.cid):
             k = a.object_id_of_body(pt[2])
-            if k is not None and a.object_aabb(k)[0][2] > float(self.r["place_clearance"]):
+            if k is not None and a.object_aabb(k)[0][2] > float(self.r.place_clearance):
                 return k
         return None
 
@@ -118,7 +118,7 @@ class SimGripperDriver(GripperDriver):
         """Sweep from each of 8 boundary points to the centre (the paper's reset)."""
         x0, x1, y0, y1 = self.workspace
         centre = ((x0 + x1) / 2, (y0 + y1) / 2)
-        for pt in sweep_points(self.workspace, int(self.r["sweep_points"])):
+        for pt in sweep_points(self.workspace, int(self.r.sweep_points)):
             self.arena.push(pt, centre)
         self.go_to("home")
         self.arena.settle(0.3)

@@ -84,16 +84,16 @@ class ObjectLibrary:
     come from the built asset library's ``manifest`` (required when arena.objects.meshes)."""
 
     def __init__(self, cfg: dict, manifest: Optional[dict] = None):
-        a = cfg["arena"]
-        o = a["objects"]
-        seed = int(a["library_seed"])
-        self.max_short_side = float(o["max_short_side"])
+        a = cfg.arena
+        o = a.objects
+        seed = int(a.library_seed)
+        self.max_short_side = float(o.max_short_side)
         self.mesh_root: Optional[Path] = None
         rng = np.random.default_rng((seed, 2))
-        lo, hi = o["footprint"]
-        hlo, hhi = o["height"]
+        lo, hi = o.footprint
+        hlo, hhi = o.height
         items: list[ObjectSpec] = []
-        if o["meshes"]:
+        if o.meshes:
             if manifest is None:
                 raise ValueError("arena.objects.meshes needs the built asset library's manifest "
                                  "(seg_by_interaction.assets.ensure_library)")
@@ -103,44 +103,44 @@ class ObjectLibrary:
                     name=entry["name"], family="mesh", group=entry["group"], mesh=entry, mass=float(entry["mass"]),
                     rgba=None, source={k: entry[k] for k in ("title", "package", "version", "licence", "creator",
                                                              "source")}))
-        for fam, count in zip(PROCEDURAL_FAMILIES, o["procedural_per_family"]):
+        for fam, count in zip(PROCEDURAL_FAMILIES, o.procedural_per_family):
             for k in range(int(count)):
                 params = self._shape_params(fam, rng, lo, hi, hlo, hhi)
                 items.append(ObjectSpec(
                     name=f"{fam}_{k:02d}", family=fam, params=params, rgba=_hsv_rgba(rng),
                     texture=[None, "stripes", "dots", "checks", "speckle"][int(rng.integers(0, 5))],
                     texture_seed=int(rng.integers(0, 2 ** 31)),
-                    mass=float(rng.uniform(*o["mass"]))))
+                    mass=float(rng.uniform(*o.mass))))
         data = Path(pybullet_data.getDataPath())
-        n_files = int(o["pybullet_data"])
+        n_files = int(o.pybullet_data)
         models = [m for m in PYBULLET_MODELS if (data / m[0]).is_file()]
         n_random = max(0, n_files - len(models))
         picks = rng.choice(1000, size=n_random, replace=False)
         for path, scale in models[:n_files]:
             items.append(ObjectSpec(name=f"pb_{Path(path).stem}", family="pybullet_data",
                                     path=str(data / path), scale=scale, rgba=None))
-        slo, shi = o["random_urdf_scale"]
+        slo, shi = o.random_urdf_scale
         for i in sorted(int(v) for v in picks):
             items.append(ObjectSpec(name=f"random_urdf_{i:03d}", family="pybullet_data",
                                     path=str(data / f"random_urdfs/{i:03d}/{i:03d}.urdf"),
                                     scale=float(rng.uniform(slo, shi)), rgba=None))
         for spec in items:
             spec.group = spec.group or spec.name
-        counts = list(a["splits"]["objects"])
+        counts = list(a.splits.objects)
         chosen = []
         for spec, split in zip(items, split_groups([q.group for q in items], counts, seed + 3)):
             if split is not None:
                 spec.split = split
                 chosen.append(spec)
         items = chosen
-        user_split = a.get("user_object_split", "train")
+        user_split = a.user_object_split
         if user_split not in SPLITS:
             raise ValueError(f"arena.user_object_split must be one of {SPLITS}, got {user_split!r}")
-        for path in _expand(a.get("user_objects")):
+        for path in _expand(a.user_objects):
             validate_object_file(path)
             spec = ObjectSpec(name=f"user:{path.name}", family="user", split=user_split, group=f"user:{path}",
-                              path=str(path), scale=float(a["user_object_scale"]),
-                              mass=float(np.mean(o["mass"])), rgba=None)
+                              path=str(path), scale=float(a.user_object_scale),
+                              mass=float(np.mean(o.mass)), rgba=None)
             if path.suffix.lower() == ".obj":
                 from seg_by_interaction.assets.user import user_mesh_entry
                 spec.mesh = user_mesh_entry(path, cfg)

@@ -14,7 +14,7 @@ from seg_by_interaction.sim.gripper_driver import SimGripperDriver
 class SimRobot(PickPlacePrimitive):
     def __init__(self, arena: Arena):
         self.arena = arena
-        super().__init__(SimGripperDriver(arena), arena.cfg["robot"]["sim"])
+        super().__init__(SimGripperDriver(arena), arena.cfg.robot.sim)
 
     def state(self) -> dict:
         g = self.arena.gripper

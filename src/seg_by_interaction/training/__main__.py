@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     from seg_by_interaction.training import distributed
     from seg_by_interaction.training.online import OnlineTrainer
     apply_runtime(cfg)
-    info = distributed.init_from_env(args.device or cfg["device"])
+    info = distributed.init_from_env(args.device or cfg.device)
     say = print if info.rank == 0 else (lambda *a, **k: None)
     say(f"[train] {info.world_size} process(es), backend {info.backend}, device {info.device}")
     online = OnlineTrainer(cfg, args.data_dir, device=info.device, mode=args.mode,
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
         if update is not None:
             say(f"[train] pre-trained: {update.checkpoint}")
         done = 0
-        period = 1.0 / float(cfg["training"]["poll_hz"])
+        period = 1.0 / float(cfg.training.poll_hz)
         while not args.updates or done < args.updates:
             update = online.maybe_update(force=args.force)
             if update is not None:

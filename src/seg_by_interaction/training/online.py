@@ -102,7 +102,7 @@ class OnlineTrainer:
                  mode: Optional[str] = None, progress: bool = False,
                  human_fraction: float = 0.0):
         self.cfg = cfg
-        self.tcfg = cfg["training"]
+        self.tcfg = cfg.training
         self.data_dir = Path(data_dir)
         self.ckpt_dir = self.data_dir / "checkpoints"
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -114,9 +114,9 @@ class OnlineTrainer:
         # trained on the interactions alone, the model forgot what the bootstrap taught.
         # "+human": a fraction of every batch drawn from ground-truth examples in the store.
         self.human_fraction = float(human_fraction)
-        replay = self.tcfg["replay"]
-        parts = [(self.interaction_source, float(replay["interaction"])),
-                 (self.passive_source, float(replay["passive"]))]
+        replay = self.tcfg.replay
+        parts = [(self.interaction_source, float(replay.interaction)),
+                 (self.passive_source, float(replay.passive))]
         if self.human_fraction > 0:
             parts = [(src, w * (1.0 - self.human_fraction)) for src, w in parts]
             parts.append((self.store.source(sources=["ground_truth"]), self.human_fraction))
@@ -165,7 +165,7 @@ class OnlineTrainer:
         if self.version > 0 or distributed.broadcast_int(len(self.passive_source)) == 0:
             return None
         self.trainer.set_source(self.passive_source)
-        metrics = self.trainer.train_steps(int(self.tcfg["pretrain_steps"]), progress=self.progress)
+        metrics = self.trainer.train_steps(int(self.tcfg.pretrain_steps), progress=self.progress)
         return self._save(metrics)
 
     def _refresh_training_source(self) -> None:
@@ -184,14 +184,14 @@ class OnlineTrainer:
         self.interaction_source.refresh()
         # under torchrun rank 0's view of the store decides, so all processes step together
         n = distributed.broadcast_int(len(self.interaction_source))
-        needed = 1 if force else int(self.tcfg["update_every"])
+        needed = 1 if force else int(self.tcfg.update_every)
         if n - self.examples_seen < needed:
             return None
         self._refresh_training_source()
         self.trainer.set_source(self.training_source)
         before, self.examples_seen = self.examples_seen, n
         try:
-            metrics = self.trainer.train_steps(int(self.tcfg["steps_per_update"]),
+            metrics = self.trainer.train_steps(int(self.tcfg.steps_per_update),
                                                progress=self.progress)
         except TrainingStopped:
             self.examples_seen = before      # not trained on: the next run trains on them

@@ -27,14 +27,13 @@ def mask_box_centre_and_size(mask: np.ndarray):
 
 class WindowSampler:
     def __init__(self, cfg: dict, rng: np.random.Generator):
-        self.model_cfg, self.train_cfg = cfg["model"], cfg["training"]
-        self.window = int(self.model_cfg["window"])
-        refine = self.model_cfg.get("refine_head") or {}
+        self.model_cfg, self.train_cfg = cfg.model, cfg.training
+        self.window = int(self.model_cfg.window)
         # the mask target's side: what the model outputs (window / 2 with the refiner)
-        self.mask_size = self.window // 2 if refine.get("enabled") else int(self.model_cfg["mask_size"])
+        self.mask_size = self.window // 2 if self.model_cfg.refine_head.enabled else self.model_cfg.mask_size
         self.fill = border_fill(self.model_cfg)
-        self.px = self.window / float(self.train_cfg["reference_window"])
-        self.inference_cfg = cfg["inference"]
+        self.px = self.window / float(self.train_cfg.reference_window)
+        self.inference_cfg = cfg.inference
         self._ranges: dict[tuple[int, int], tuple[float, float]] = {}
         self.rng = rng
 
@@ -58,17 +57,17 @@ class WindowSampler:
 
     def _object_scale(self, ex: Example):
         centre, size = mask_box_centre_and_size(ex.mask)
-        return centre, float(self.model_cfg["object_fraction"]) * self.window / size
+        return centre, float(self.model_cfg.object_fraction) * self.window / size
 
     def _jitter(self, scale):
         """A uniform shift of <= positive_shift_px window pixels, in original pixels."""
-        r = float(self.train_cfg["positive_shift_px"]) * self.px
+        r = float(self.train_cfg.positive_shift_px) * self.px
         return self.rng.uniform(-r, r, size=2) / scale
 
     def positive(self, ex: Example):
         """(window uint8 [W, W, 3], mask bool [m, m]) around the example's object."""
         centre, scale = self._object_scale(ex)
-        scale *= 2.0 ** (self.rng.uniform(-1, 1) * float(self.train_cfg["positive_scale_log2"]))
+        scale *= 2.0 ** (self.rng.uniform(-1, 1) * float(self.train_cfg.positive_scale_log2))
         centre = np.asarray(centre) + self._jitter(scale)
         win, mask = cut_window(ex.image, centre, scale, self.window, self.fill,
                                ex.mask, self.mask_size)

@@ -64,30 +64,30 @@ class Trainer:
                  source: ExampleSource | None = None, device: str = "cpu",
                  mode: str | None = None, metrics_path: str | os.PathLike | None = None):
         if mode is None:
-            mode = "rsl" if cfg["rsl"]["enabled"] else "ce"
+            mode = "rsl" if cfg.rsl.enabled else "ce"
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got '{mode}'")
         apply_runtime(cfg)
         self.cfg, self.mode = cfg, mode
-        self.tcfg = cfg["training"]
+        self.tcfg = cfg.training
         self.device = torch.device(device)
         self.model = (model if model is not None else build_model(cfg)).to(self.device)
         # training.ema: readers are served an exponential moving average of the weights
         # (BatchNorm statistics included); SGD continues from the raw ones
-        ema = self.tcfg.get("ema") or {}
+        ema = self.tcfg.ema
         self.ema = torch.optim.swa_utils.AveragedModel(
-            self.model, multi_avg_fn=ema_update(float(ema["decay"])), use_buffers=True) \
-            if ema.get("enabled") else None
+            self.model, multi_avg_fn=ema_update(float(ema.decay)), use_buffers=True) \
+            if ema.enabled else None
         # under torchrun: DDP averages gradients over processes; each draws its own windows
         self.net = distributed.wrap_model(self.model)
         self.source = source
-        seed = int(cfg.get("seed", 0))
+        seed = cfg.seed
         self.rng = np.random.default_rng(seed if distributed.is_main() else [seed, distributed.rank()])
         self.sampler = WindowSampler(cfg, self.rng)
         self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=learning_rate(self.tcfg["lr_steps"], 0),
-            momentum=float(self.tcfg["momentum"]),
-            weight_decay=float(self.tcfg["weight_decay"]))
+            self.model.parameters(), lr=learning_rate(self.tcfg.lr_steps, 0),
+            momentum=float(self.tcfg.momentum),
+            weight_decay=float(self.tcfg.weight_decay))
         self.step = 0
         self.metrics_path = metrics_path
         self.log: list[dict] = []
@@ -103,11 +103,11 @@ class Trainer:
 
     def _mask_batch(self):
         """(windows, noisy masks, clean flags) from positive examples, or None."""
-        bs = int(self.tcfg["batch_size"])
+        bs = int(self.tcfg.batch_size)
         wins, masks, clean = [], [], []
-        clean_sources = set(self.cfg["rsl"]["clean_sources"]) | (
+        clean_sources = set(self.cfg.rsl.clean_sources) | (
             {"interaction", "passive", "ground_truth"} if self.mode != "rsl" else set())
-        for _ in range(bs * int(self.tcfg["max_sampling_tries"])):
+        for _ in range(bs * int(self.tcfg.max_sampling_tries)):
             ex = self._draw()
             if not ex.positive:
                 continue
@@ -125,17 +125,17 @@ class Trainer:
             torch.tensor(clean, device=self.device)
 
     def _score_batch(self):
-        bs = int(self.tcfg["batch_size"])
+        bs = int(self.tcfg.batch_size)
         wins, labels = [], []
         for _ in range(bs):
             ex = self._draw()
-            if self.rng.random() < float(self.tcfg["random_negative_fraction"]):
+            if self.rng.random() < float(self.tcfg.random_negative_fraction):
                 wins.append(self.sampler.random_negative(ex))
                 labels.append(0.0)
             elif not ex.positive:
                 wins.append(self.sampler.negative(ex))
                 labels.append(0.0)
-            elif self.rng.random() < float(self.tcfg["hard_negative_fraction"]):
+            elif self.rng.random() < float(self.tcfg.hard_negative_fraction):
                 wins.append(self.sampler.hard_negative(ex))
                 labels.append(0.0)
             else:
@@ -155,7 +155,7 @@ class Trainer:
         flip_rate = 0.0
         if self.mode == "rsl" and not bool(clean.all()):
             robust = robust_targets(logits.detach().float(), noisy,
-                                    float(self.cfg["rsl"]["iou_threshold"]))
+                                    float(self.cfg.rsl.iou_threshold))
             target = torch.where(clean[:, None, None], noisy, robust)
             flip_rate = float((target != noisy).float().mean())
         loss = F.binary_cross_entropy_with_logits(logits, target.float())
@@ -249,7 +249,7 @@ class Trainer:
         if extra:
             state["extra"] = dict(extra)
         save_checkpoint(path, self.served_model, self.optimizer, state,
-                        model_cfg=self.cfg["model"],
+                        model_cfg=self.cfg.model,
                         train_model=self.model if self.ema is not None else None)
 
     @property
@@ -267,10 +267,10 @@ class Trainer:
         trainer = cls(cfg, source=source, device=device, mode=mode or saved_mode,
                       metrics_path=metrics_path)
         if trainer.ema is None:
-            state = load_checkpoint(path, trainer.model, trainer.optimizer, model_cfg=cfg["model"])
+            state = load_checkpoint(path, trainer.model, trainer.optimizer, model_cfg=cfg.model)
         else:   # the average goes on from the served weights, SGD from the raw ones
             state = load_checkpoint(path, trainer.ema.module, trainer.optimizer,
-                                    model_cfg=cfg["model"], train_model=trainer.model)
+                                    model_cfg=cfg.model, train_model=trainer.model)
             trainer.ema.n_averaged.fill_(max(int(state["step"]), 1))
         trainer.step = int(state["step"])
         trainer.rng.bit_generator.state = state["numpy_rng"]

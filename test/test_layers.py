@@ -146,8 +146,8 @@ def test_rules_catch_hidden_upward_imports():
                                "seg_by_interaction.training.trainer.Trainer"}
     graph = {"seg_by_interaction.perception.inference": {"seg_by_interaction.training.trainer"},
              "seg_by_interaction.training.trainer": {"seg_by_interaction.perception.inference"},
-             "seg_by_interaction.sim.arena": {"seg_by_interaction.ros.world_server"},
-             "seg_by_interaction.ros.world_server": set(),
+             "seg_by_interaction.sim.arena": {"seg_by_interaction.ros.nodes.sim_arena"},
+             "seg_by_interaction.ros.nodes.sim_arena": set(),
              "seg_by_interaction.loop.runner": {"sbi_research", "rospy"}}
     assert layer_violations(graph) == [
         "seg_by_interaction.loop.runner imports rospy (only seg_by_interaction.ros talks to ROS)",
@@ -155,7 +155,7 @@ def test_rules_catch_hidden_upward_imports():
         "or test support)",
         "seg_by_interaction.perception.inference imports seg_by_interaction.training.trainer "
         "(training is built on perception)",
-        "seg_by_interaction.sim.arena imports seg_by_interaction.ros.world_server"]
+        "seg_by_interaction.sim.arena imports seg_by_interaction.ros.nodes.sim_arena"]
     assert layer_cycles(graph) == [["perception", "training"]]
 
 

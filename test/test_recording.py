@@ -80,7 +80,7 @@ def test_records_read_back_pixel_for_pixel_from_a_bag_half_the_size(chain, tmp_p
     from seg_by_interaction.msg import RecordedInteraction
     from seg_by_interaction.ros.bag_records import RECORDED_TOPIC
     from seg_by_interaction.ros.interaction_codec import Packer
-    from seg_by_interaction.ros.interaction_recorder import InteractionRecorder
+    from seg_by_interaction.ros.nodes.record_interactions import InteractionRecorder
     from support.sample_messages import serialized
     rec = InteractionRecorder(tmp_path / "run" / "interactions.bag", Packer("png", dedupe=True),
                               min_free_mb=0, log=_Log())
@@ -103,7 +103,7 @@ def test_jpeg_records_are_smaller_still_and_close(chain, tmp_path):
     import numpy as np
     from seg_by_interaction.ros.conversions import msg_to_rgb
     from seg_by_interaction.ros.interaction_codec import Packer
-    from seg_by_interaction.ros.interaction_recorder import InteractionRecorder
+    from seg_by_interaction.ros.nodes.record_interactions import InteractionRecorder
     sizes = {}
     for fmt in ("png", "jpeg"):
         rec = InteractionRecorder(tmp_path / fmt / "i.bag", Packer(fmt, 95, dedupe=True), 0, _Log())
@@ -121,7 +121,7 @@ def test_jpeg_records_are_smaller_still_and_close(chain, tmp_path):
 def test_a_second_run_never_overwrites_the_first_runs_bag(chain, tmp_path):
     from seg_by_interaction.ros.bag_records import bag_paths
     from seg_by_interaction.ros.interaction_codec import Packer
-    from seg_by_interaction.ros.interaction_recorder import InteractionRecorder
+    from seg_by_interaction.ros.nodes.record_interactions import InteractionRecorder
     path = tmp_path / "interactions.bag"
     files = []
     for run in range(3):
@@ -136,7 +136,7 @@ def test_a_second_run_never_overwrites_the_first_runs_bag(chain, tmp_path):
 
 def test_a_full_disk_pauses_recording_once_and_resumes_in_a_new_file(chain, tmp_path):
     from seg_by_interaction.ros.interaction_codec import Packer
-    from seg_by_interaction.ros.interaction_recorder import InteractionRecorder
+    from seg_by_interaction.ros.nodes.record_interactions import InteractionRecorder
     free = {"mb": 1000.0}
     log = _Log()
     rec = InteractionRecorder(tmp_path / "i.bag", Packer(dedupe=True), 200, log,
@@ -179,7 +179,7 @@ def test_record_interactions_node_records_what_is_published(ros_node, chain, lau
     for msg in chain:
         pub.publish(msg)
     from seg_by_interaction.ros.interaction_codec import Packer
-    from seg_by_interaction.ros.interaction_recorder import InteractionRecorder
+    from seg_by_interaction.ros.nodes.record_interactions import InteractionRecorder
     ref = InteractionRecorder(tmp_path / "ref.bag", Packer(dedupe=True), 0, _Log())
     for msg in chain:
         ref.write(msg)

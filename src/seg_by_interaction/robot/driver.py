@@ -3,7 +3,7 @@
 Heights are the fingertips' height over the table, so the primitive never needs to know
 a gripper's geometry. The simulated world implements this in-process
 (``sim.gripper_driver.SimGripperDriver``) and serves it over ROS to the pick_place_server
-(``ros.world_driver.WorldGripperClient``), the way a real arm's driver serves its arm.
+(``ros.clients.WorldGripperClient``), the way a real arm's driver serves its arm.
 """
 from __future__ import annotations
 

@@ -175,3 +175,14 @@ def serialize(msg) -> bytes:
     buf = BytesIO()
     msg.serialize(buf)
     return buf.getvalue()
+
+
+def model_update_msg(version: int, checkpoint: str, preset: str, examples_seen: int,
+                     loss: float = float("nan"), stamp=None):
+    """The ModelUpdate every segmenter reloads from (the trainer's and the announcer's)."""
+    from seg_by_interaction.msg import ModelUpdate
+    msg = ModelUpdate(version=int(version), checkpoint=str(checkpoint), preset=str(preset),
+                      examples_seen=int(examples_seen), loss=float(loss))
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg

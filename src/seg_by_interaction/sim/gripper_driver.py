@@ -1,6 +1,6 @@
 """The simulated arena's floating gripper as a GripperDriver (robot.driver).
 
-The world node serves this over ROS (ros.world_server); experiments that run the loop
+The world node serves this over ROS (ros.nodes.sim_arena); experiments that run the loop
 in one process use it directly through ``SimRobot``.
 """
 from __future__ import annotations

@@ -6,31 +6,33 @@ the simulated rig and a calibrated real one.
 """
 from __future__ import annotations
 
-import rospy
+from typing import Callable
+
 from sensor_msgs.msg import CameraInfo
 
 from seg_by_interaction.grasping import check_width, grasp_to_arena, plan_grasp
 from seg_by_interaction.msg import Grasp
 from seg_by_interaction.ros.conversions import ConversionError, msg_to_camera, msg_to_mask
-from seg_by_interaction.srv import PlanGrasp, PlanGraspResponse
+from seg_by_interaction.srv import PlanGraspResponse
 
 
-class GraspPlannerServer:
-    def __init__(self, num_cameras: int, min_pixels: int, max_width: float):
+class GraspPlannerNode:
+    """PlanGrasp over the latest camera models (``on_info``) or the request's own."""
+
+    def __init__(self, min_pixels: int, max_width: float,
+                 log_error: Callable[[str], None] = lambda text: None):
         self.min_pixels = int(min_pixels)     # grasping.min_pixels: smaller masks get no grasp
         self.max_width = float(max_width)     # grasping.max_width: wider ones neither
         self.cameras = {}
-        for k in range(num_cameras):
-            rospy.Subscriber(f"cam{k}/camera_info", CameraInfo, self._on_info, callback_args=k)
-        self.service = rospy.Service("plan_grasp", PlanGrasp, self._handle)
+        self.log_error = log_error
 
-    def _on_info(self, msg: CameraInfo, k: int):
+    def on_info(self, msg: CameraInfo, k: int):
         try:
             self.cameras[k] = msg_to_camera(msg)
         except (ConversionError, ValueError) as exc:
-            rospy.logerr("camera %d: unusable camera_info: %s", k, exc)
+            self.log_error(f"camera {k}: unusable camera_info: {exc}")
 
-    def _handle(self, req) -> PlanGraspResponse:
+    def handle(self, req) -> PlanGraspResponse:
         hyp = req.hypothesis
         try:
             mask = msg_to_mask(hyp.mask)
@@ -59,3 +61,18 @@ class GraspPlannerServer:
         except ValueError as exc:
             return PlanGraspResponse(success=False, grasp=out, message=str(exc))
         return PlanGraspResponse(success=True, message="", grasp=out)
+
+
+def main():
+    import rospy
+
+    from seg_by_interaction.ros.params import node_config
+    from seg_by_interaction.srv import PlanGrasp
+
+    rospy.init_node("grasp_planner")
+    cfg = node_config()
+    node = GraspPlannerNode(cfg.grasping.min_pixels, cfg.grasping.max_width, rospy.logerr)
+    for k in range(cfg.arena.num_cameras):
+        rospy.Subscriber(f"cam{k}/camera_info", CameraInfo, node.on_info, callback_args=k)
+    rospy.Service("plan_grasp", PlanGrasp, node.handle)
+    rospy.spin()

@@ -27,7 +27,7 @@ def test_outcome_from_action_trusts_only_succeeded():
     from seg_by_interaction.msg import PickPlaceResult
     from seg_by_interaction.robot.interface import (OUTCOME_PLACED, OUTCOME_PREEMPTED,
                                                     OUTCOME_UNKNOWN)
-    from seg_by_interaction.ros.coordinator import outcome_from_action
+    from seg_by_interaction.ros.clients import outcome_from_action
     placed = PickPlaceResult(outcome=OUTCOME_PLACED, object_in_gripper=True)
     assert outcome_from_action(GoalStatus.SUCCEEDED, placed).outcome == OUTCOME_PLACED
     for state in (GoalStatus.RECALLED, GoalStatus.REJECTED, GoalStatus.LOST):
@@ -50,7 +50,7 @@ def test_recalled_goal_is_not_counted_as_placed(ros_node):
     from geometry_msgs.msg import Pose2D as Pose2DMsg
     from seg_by_interaction.msg import PickPlaceAction, PickPlaceGoal, PickPlaceResult
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
-    from seg_by_interaction.ros.coordinator import PickPlaceClient
+    from seg_by_interaction.ros.clients import PickPlaceClient
     from support.ros_testing import wait_until
     from seg_by_interaction.types import Pose2D
     busy, release = threading.Event(), threading.Event()
@@ -92,7 +92,7 @@ def test_succeeded_goal_is_placed(ros_node):
     import actionlib
     from seg_by_interaction.msg import PickPlaceAction, PickPlaceResult
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
-    from seg_by_interaction.ros.coordinator import PickPlaceClient
+    from seg_by_interaction.ros.clients import PickPlaceClient
     from seg_by_interaction.types import Pose2D
 
     def execute(goal):
@@ -117,7 +117,7 @@ def test_fast_server_goals_are_all_tracked(ros_node):
     import actionlib
     from seg_by_interaction.msg import PickPlaceAction, PickPlaceResult
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
-    from seg_by_interaction.ros.coordinator import PickPlaceClient
+    from seg_by_interaction.ros.clients import PickPlaceClient
     from seg_by_interaction.types import Pose2D
 
     def execute(goal):

@@ -105,3 +105,22 @@ class InteractionRecorder:
         with self._lock:
             self._closed = True
             self._close_file()
+
+
+def main():
+    from types import SimpleNamespace
+
+    from seg_by_interaction.ros.interaction_codec import packer_from_config
+    from seg_by_interaction.ros.params import node_config
+
+    rospy.init_node("record_interactions")
+    cfg = node_config()
+    recorder = InteractionRecorder(rospy.get_param("~bag"), packer_from_config(cfg, dedupe=True),
+                                   cfg.ros.record.min_free_mb,
+                                   log=SimpleNamespace(info=rospy.loginfo, error=rospy.logerr))
+    rospy.on_shutdown(recorder.close)
+    rospy.Subscriber("interactions", Interaction, recorder.write, queue_size=100,
+                     buff_size=2 ** 28)
+    rospy.spin()
+    rospy.loginfo("recorded %d interactions in %s (%d not recorded)", recorder.recorded,
+                  ", ".join(map(str, recorder.files)) or "no file", recorder.skipped)

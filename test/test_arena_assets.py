@@ -187,7 +187,8 @@ def test_decimation_keeps_the_face_budget_and_the_uvs(tmp_path):
         for j in range(n - 1):
             a = i * n + j
             faces += [[a, a + 1, a + n], [a + 1, a + n + 1, a + n]]
-    part = wf.MeshPart(wf.Material("m", texture="t.png"), verts, np.array(faces), np.column_stack([u.ravel(), w.ravel()]))
+    part = wf.MeshPart(wf.Material("m", texture="t.png"), verts, np.array(faces),
+                       np.column_stack([u.ravel(), w.ravel()]))
     before = len(part.faces)
     wf.decimate([part], 600)
     assert len(part.faces) < before / 2

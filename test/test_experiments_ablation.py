@@ -43,7 +43,8 @@ def test_tiny_ablation_runs_shares_the_bootstrap_and_resumes(tmp_path):
         return out
     before = snapshot()
     assert any(k.endswith("evaluation.json") for k in before) and any(".pt" in k for k in before)
-    run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "oracle_moved", "passive_only"])   # resumes: no new runs
+    # resumes: no new runs
+    run_ablation(cfg, tmp_path, names=["baseline", "oracle_labels", "oracle_moved", "passive_only"])
     assert json.loads((tmp_path / "results.json").read_text())["table"] == results["table"]
     after = snapshot()
     assert after.keys() == before.keys(), sorted(set(after) ^ set(before))

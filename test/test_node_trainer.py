@@ -9,7 +9,8 @@ import pytest
 
 pytestmark = pytest.mark.ros
 
-OVERRIDES = "{training.pretrain_steps: 2, training.update_every: 1000, training.steps_per_update: 2, training.batch_size: 4}"
+OVERRIDES = ("{training.pretrain_steps: 2, training.update_every: 1000, training.steps_per_update: 2, "
+             "training.batch_size: 4}")
 
 
 def _fill_store(store_dir, count: int, start: int = 0):

@@ -148,7 +148,8 @@ def test_superpixel_snapping_moves_a_blocky_boundary_onto_the_object():
     # no smoothing: a synthetic step edge would otherwise form thin band superpixels
     snapper = SuperpixelSnapper(cfg.inference.refine.model_copy(update={"felzenszwalb_sigma": 0.0}))
     snapped = snapper.snap(image, coarse[None])[0]
-    iou = lambda a, b: (a & b).sum() / (a | b).sum()
+    def iou(a, b):
+        return (a & b).sum() / (a | b).sum()
     assert iou(coarse, obj) < 0.75
     assert iou(snapped, obj) > 0.95
     # a mask that covers a region only marginally does not grab it

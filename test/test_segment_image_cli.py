@@ -14,7 +14,8 @@ pytestmark = pytest.mark.ros
 
 @pytest.fixture(scope="module")
 def photo(tmp_path_factory):
-    """A real-size photo: an arena render at 1100x896 (~1 MP, inference.max_image_pixels as a phone's downscaled shot)."""
+    """A real-size photo: an arena render at 1100x896 (~1 MP, inference.max_image_pixels as a
+    phone's downscaled shot)."""
     from seg_by_interaction.config import load_config
     from seg_by_interaction.sim.arena import Arena
     with Arena(load_config(overrides={"arena.render_processes": 1}), seed=2, split="test") as arena:

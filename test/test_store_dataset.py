@@ -199,7 +199,9 @@ def test_coco_export_loads_and_evaluates_with_pycocotools(tmp_path):
     dets = [dict(a, score=1.0) for a in coco.loadAnns(coco.getAnnIds())]
     ev = COCOeval(coco, coco.loadRes(dets), "segm")
     ev.params.useCats = 0
-    ev.evaluate(); ev.accumulate(); ev.summarize()
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
     assert ev.stats[0] == pytest.approx(1.0)
     assert store.export_coco(out, split="test") == {"images": 2, "annotations": 1}
 

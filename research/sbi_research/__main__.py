@@ -136,7 +136,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("passive-twin", help="a finished run's passive-only twin: its bootstrap "
                        "trained on the passive set alone for the same optimiser steps")
     p.add_argument("--reference", required=True, help="the run folder (e.g. results/loop)")
-    p.add_argument("--out", required=True, help="the twin's folder (then: python -m seg_by_interaction report --data-dir OUT)")
+    p.add_argument("--out", required=True,
+                   help="the twin's folder (then: python -m seg_by_interaction report --data-dir OUT)")
     p.set_defaults(func=cmd_passive_twin)
 
     p = sub.add_parser("replay-training", help="a finished run's training replayed on the same "

@@ -107,7 +107,8 @@ def provenance_markdown(arena, manifest: dict, command: str) -> str:
         src = o.source or {}
         mesh = o.mesh or {}
         size = " x ".join(f"{v * 100:.1f}" for v in mesh.get("extents", []))
-        lines.append(f"| {o.split} | {_cell(src.get('title', o.name))} | {_cell(_short(src.get('source', o.family)))} | "
+        lines.append(f"| {o.split} | {_cell(src.get('title', o.name))} | "
+                     f"{_cell(_short(src.get('source', o.family)))} | "
                      f"{_cell(src.get('creator', '-'))} | {_cell(src.get('licence', '-'))} | "
                      f"{mesh.get('faces', '-')} ({mesh.get('source_faces', '-')}) | {size} |")
     lines += ["", "## Surfaces", "", "| split | surface | material | source | licence |", "|---|---|---|---|---|"]

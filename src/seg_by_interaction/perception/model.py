@@ -80,9 +80,10 @@ class DeepMask(nn.Module):
 
     ``forward(windows)`` takes normalised windows [B, 3, W, W] (W = model.window)
     and returns (score logits [B], mask logits [B, m, m]) with m = ``output_mask_size``
-    (model.mask_size, or window / 2 with the refinement head); the mask covers the window. ``heads`` picks which heads run (the other
-    output is None): the trainer updates one head per batch, and under
-    DistributedDataParallel a head that ran must also receive a gradient. ``embed`` works on any image size (dense).
+    (model.mask_size, or window / 2 with the refinement head); the mask covers the window.
+    ``heads`` picks which heads run (the other output is None): the trainer updates one head
+    per batch, and under DistributedDataParallel a head that ran must also receive a gradient.
+    ``embed`` works on any image size (dense).
     """
 
     def __init__(self, model_cfg: dict):

@@ -16,13 +16,12 @@ from seg_by_interaction.config import load_config
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.sim.cameras import SimCameraRig
 from seg_by_interaction.sim.footprint import footprint_grasp
-from seg_by_interaction.sim.presets import arena_overrides
 from seg_by_interaction.sim.robot import SimRobot
 from seg_by_interaction.types import Pose2D
 
 
 def measure(name: str, n: int, seed: int) -> dict:
-    cfg = load_config(overrides=arena_overrides(name))
+    cfg = load_config(name)                 # default or procedural (config/procedural.yaml)
     with Arena(cfg, seed=seed) as arena:
         rig, robot = SimCameraRig(arena), SimRobot(arena)
         t = time.perf_counter()

@@ -40,7 +40,7 @@ def main() -> int:
               "benchmarks/labels.py needs seg_by_interaction.sim.arena.Arena and sim.robot.SimRobot",
               file=sys.stderr)
         return 2
-    from seg_by_interaction.config import load_config
+    from seg_by_interaction.config import load_config, preset_overrides
     from seg_by_interaction.grasping import grasp_to_arena, plan_grasp
     from seg_by_interaction.labeling.consistency import reject_inconsistent
     from seg_by_interaction.labeling.quality import assess_view, summarize
@@ -48,11 +48,11 @@ def main() -> int:
     from seg_by_interaction.robot.interface import OUTCOME_PLACED
     from seg_by_interaction.types import Pose2D
 
-    from seg_by_interaction.sim.presets import arena_overrides
     from seg_by_interaction.config import parse_override
+    arena = {"default": {}, "procedural": preset_overrides("procedural"),
+             "standard": load_config().evaluation.standard_arena}[args.arena]
     cfg = load_config(overrides={"labeling.pair1_negatives": True, "labeling.cross_view.enabled": False,
-                                 **arena_overrides(args.arena),
-                                 **dict(parse_override(o) for o in args.set)})
+                                 **arena, **dict(parse_override(o) for o in args.set)})
     rng = np.random.default_rng(args.seed)
     arena = Arena(cfg, seed=args.seed, split="train")
     robot = SimRobot(arena)

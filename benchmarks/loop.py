@@ -11,7 +11,7 @@ in the world process (``arena.render_processes: 1``; the default forks a snapsho
 world to render half the cameras on the other core) in the same run.
 ``machine_reference_segment_s`` is the host's speed during the run (an untrained segmenter
 pass on a fixed frame): absolute rates from different days compare only beside it. ``--arena procedural``
-runs every measurement on the arena before the realistic one (sim/presets.py; the 40/min
+runs every measurement on the arena before the realistic one (config/procedural.yaml; the 40/min
 target was first met there).
 """
 from __future__ import annotations
@@ -84,10 +84,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--interactions", type=int, default=None)
-    ap.add_argument("--arena", default="default", help="sim/presets.py arena variant")
+    ap.add_argument("--arena", default="default", choices=("default", "procedural"),
+                    help="the arena: default, or procedural (config/procedural.yaml)")
     args = ap.parse_args()
-    from seg_by_interaction.sim.presets import arena_overrides
-    arena = arena_overrides(args.arena)
+    from seg_by_interaction.config import preset_overrides
+    arena = preset_overrides(args.arena) if args.arena != "default" else {}
     n = args.interactions or (6 if args.quick else 40)
     from support.ros_testing import RosMaster, exit_on_sigterm
     exit_on_sigterm()          # `timeout` / kill: the finally below stops the master

@@ -15,15 +15,15 @@ from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.assets import wavefront as wf
 from seg_by_interaction.assets.build import build_surfaces, ensure_library
 from seg_by_interaction.sim.backgrounds import table_image
-from seg_by_interaction.sim.presets import arena_overrides
+from seg_by_interaction.config import preset_overrides
 
-PROCEDURAL = arena_overrides("procedural")
+PROCEDURAL = preset_overrides("procedural")
 
 
 @pytest.fixture(scope="module")
 def cfg():
     # the standard rig: the photo covers what its cameras see (moved rigs may see the mirror)
-    from seg_by_interaction.sim.presets import STANDARD
+    STANDARD = load_config().evaluation.standard_arena
     return load_config(overrides=STANDARD)
 
 

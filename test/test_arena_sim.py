@@ -22,7 +22,7 @@ from seg_by_interaction.types import Pose2D
 def cfg():
     # geometry and physics checks run in the standard arena (fixed rig, gripper-sized objects);
     # sizes and moving cameras have their own tests below
-    from seg_by_interaction.sim.presets import STANDARD
+    STANDARD = load_config().evaluation.standard_arena
     return load_config(overrides=STANDARD)
 
 

@@ -23,6 +23,8 @@ DYNAMIC = {
     "arena.eval_images_per_background",
     # size bins are iterated by name (evaluation/metrics.py size_binned_ap)
     "evaluation.size_bins",
+    # dotted overrides, applied through with_overrides (which rejects unknown keys)
+    "evaluation.standard_arena",
 }
 
 

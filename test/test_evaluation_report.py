@@ -22,7 +22,7 @@ def tiny_results(tmp_path):
     cfg = load_config()
     return {
         "meta": {"command": "python -m sbi_research study --budget tiny",
-                 "date": "2026-11-25", "preset": "default", "config": cfg,
+                 "date": "2026-11-25", "preset": "default", "config": cfg.model_dump(),
                  "wall_clock_s": {"collect": 12.5, "train": 30.0}},
         "table": {
             "bottom_up_tuned": {"runs": [{"seed": None, "ap": ap(0.2, 0.1, 0.19, 0.09)}]},
@@ -83,7 +83,7 @@ def test_wall_clock_total_is_not_counted_twice(tmp_path):
     from seg_by_interaction.evaluation.report import write_report
     results = {"meta": {"title": "t", "wall_clock_s": {"a": 1.0, "b": 2.0, "total": 3.5}},
                "table": {}}
-    text = write_report(results, tmp_path).read_text()
+    text = write_report(results, tmp_path, load_config().evaluation.report).read_text()
     assert "| **total** | 3.5 |" in text and "| total |" not in text
     results["meta"]["wall_clock_s"] = {"a": 1.0, "b": 2.0}
-    assert "| **total** | 3.0 |" in write_report(results, tmp_path).read_text()
+    assert "| **total** | 3.0 |" in write_report(results, tmp_path, load_config().evaluation.report).read_text()

@@ -39,7 +39,7 @@ def test_collect_passive_fills_the_store_from_arena_pushes(tmp_path, monkeypatch
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.labeling import passive
     from seg_by_interaction.sim.arena import Arena
-    from seg_by_interaction.sim.presets import STANDARD
+    STANDARD = load_config().evaluation.standard_arena
     from seg_by_interaction.sim.robot import SimRobot
     cfg = load_config(overrides={"passive.blocks": 1, "passive.pushes_per_block": 6, **STANDARD})
     yielded = {}
@@ -88,7 +88,7 @@ def test_passive_masks_cover_the_objects_that_moved():
     from seg_by_interaction.labeling.passive import passive_examples
     from seg_by_interaction.sim.arena import Arena
     from seg_by_interaction.sim.robot import SimRobot
-    from seg_by_interaction.sim.presets import STANDARD
+    STANDARD = load_config().evaluation.standard_arena
     cfg = load_config(overrides={"passive.blocks": 1, "passive.pushes_per_block": 6, **STANDARD})
     with Arena(cfg, seed=5) as arena:
         truth, render = [], arena.render

@@ -86,7 +86,7 @@ def _scores(cfg, interactions):
 
 def test_labels_of_real_interactions_cover_the_moved_object():
     from seg_by_interaction.labeling.quality import summarize
-    from seg_by_interaction.sim.presets import STANDARD      # the arena the floors were set on
+    STANDARD = load_config().evaluation.standard_arena       # the arena the floors were set on
     cfg = load_config(overrides={"labeling.pair1_negatives": True,
                                  "labeling.cross_view.enabled": False, **STANDARD})
     interactions, lifted = [], 0

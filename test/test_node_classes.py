@@ -132,7 +132,7 @@ def test_loop_monitor_ends_only_when_every_robot_is_done():
 @pytest.fixture(scope="module")
 def world():
     from seg_by_interaction.sim.arena import Arena
-    from seg_by_interaction.sim.presets import STANDARD
+    STANDARD = load_config().evaluation.standard_arena
     from seg_by_interaction.sim.robot import SimRobot
     cfg = load_config(overrides={**SMALL, **STANDARD, "arena.render_processes": 1})
     with Arena(cfg, seed=3, split="train") as arena:

@@ -21,7 +21,7 @@ SEED = 200
 
 @pytest.fixture(scope="module")
 def cfg():
-    from seg_by_interaction.sim.presets import STANDARD
+    STANDARD = load_config().evaluation.standard_arena
     return load_config(overrides=STANDARD)      # the paper's task: objects the jaws hold
 
 

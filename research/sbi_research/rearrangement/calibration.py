@@ -13,7 +13,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from seg_by_interaction.config import with_overrides
-from seg_by_interaction.sim.presets import STANDARD
 from seg_by_interaction.rearrangement.descriptors import Descriptor
 from seg_by_interaction.rearrangement.matching import cost_matrix
 from sbi_research.rearrangement.scenes import prepare_episode
@@ -26,7 +25,8 @@ def pair_costs(cfg: dict, descriptors: dict[str, Descriptor], episodes: int, see
     min_pixels = int(cfg.rearrangement.min_segment_pixels)
     out = {k: {"correct": [], "displaced": [], "wrong_min": [], "right": 0, "total": 0}
            for k in descriptors}
-    with Arena(with_overrides(cfg, STANDARD), seed=seed, split=cfg.rearrangement.evaluation.split) as arena:
+    with Arena(with_overrides(cfg, cfg.evaluation.standard_arena), seed=seed,
+               split=cfg.rearrangement.evaluation.split) as arena:
         for i in range(int(episodes)):
             ep = prepare_episode(arena, cfg, i, seed)
             cam = ep.camera

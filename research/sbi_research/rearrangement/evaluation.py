@@ -23,7 +23,6 @@ import numpy as np
 from tqdm import tqdm
 
 from seg_by_interaction.config import with_overrides
-from seg_by_interaction.sim.presets import STANDARD
 from sbi_research.rearrangement.baseline import DifferenceRearranger
 from seg_by_interaction.rearrangement.planner import Rearranger, RearrangementError
 from sbi_research.rearrangement.scenes import pixel_errors, prepare_episode
@@ -110,7 +109,7 @@ def run_method(cfg: dict, spec: MethodSpec, episodes: int, seed: int, progress: 
     ec = cfg.rearrangement.evaluation
     tol = float(cfg.rearrangement.tolerance_px)
     out = []
-    with Arena(with_overrides(cfg, STANDARD), seed=seed, split=ec.split) as arena:
+    with Arena(with_overrides(cfg, cfg.evaluation.standard_arena), seed=seed, split=ec.split) as arena:
         robot = SimRobot(arena)
         planner = _planner(cfg, spec, arena, robot)
         for i in tqdm(range(int(episodes)), desc=spec.key, disable=not progress):

@@ -5,10 +5,10 @@
 """
 from seg_by_interaction.config.presets import (ConfigError, config_dir, expand_dotted,
                                                find_config_dir, load_config, load_preset_data,
-                                               parse_override, preset_path, validate,
-                                               with_overrides)
+                                               parse_override, preset_overrides, preset_path,
+                                               validate, with_overrides)
 from seg_by_interaction.config.schema import Config, Section, plain
 
 __all__ = ["Config", "ConfigError", "Section", "config_dir", "expand_dotted", "find_config_dir",
-           "load_config", "load_preset_data", "parse_override", "plain", "preset_path", "validate",
-           "with_overrides"]
+           "load_config", "load_preset_data", "parse_override", "plain", "preset_overrides",
+           "preset_path", "validate", "with_overrides"]

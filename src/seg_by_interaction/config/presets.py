@@ -125,6 +125,23 @@ def load_config(preset: str | os.PathLike = "default",
     return validate(data, where=f"preset {data['preset']}" + (" with overrides" if overrides else ""))
 
 
+def preset_overrides(name: str | os.PathLike) -> dict:
+    """What a preset file itself sets over its base, as dotted overrides (a benchmark runs the
+    same launch with ``procedural``'s arena this way)."""
+    data = _read(preset_path(name))
+    data.pop("base", None)
+
+    def flat(node: Mapping, prefix: str = "") -> dict:
+        out: dict = {}
+        for key, value in node.items():
+            if isinstance(value, Mapping):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+    return flat(data)
+
+
 def load_preset_data(path: Path) -> dict:
     """The preset file's values merged over its base presets, as plain data (not checked)."""
     data = _load_merged(path)

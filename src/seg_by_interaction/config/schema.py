@@ -592,6 +592,7 @@ class Evaluation(Section):
     recall_iou_threshold: UnitPositive
     recall_precision_levels: list[Unit]
     bottom_up: BottomUp
+    standard_arena: dict[str, Any]          # dotted arena overrides of the val/test sets
     size_bins: dict[str, NonNegRange]       # COCO-style areas (frame px), iterated by name
     out_of_arena: OutOfArena
     report: Report

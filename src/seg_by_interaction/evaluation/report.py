@@ -82,7 +82,6 @@ _DROPS = {  # scenario label: cell compared with train/train (paper Fig. 6)
     "both novel": "test_objects/test_backgrounds",
 }
 NOT_RUN = "not run"
-DEFAULT_REPORT_CFG = {"qualitative_top_k": 5, "qualitative_min_score": 0.0, "dpi": 100}
 
 
 # ------------------------------------------------------------------ building results
@@ -272,16 +271,16 @@ def _generalisation(results: dict, thresholds: list[str]):
 
 # ------------------------------------------------------------------ the report
 
-def write_report(results: dict, out_dir: str | Path, report_cfg: dict | None = None,
+def write_report(results: dict, out_dir: str | Path, report_cfg,
                  base_dir: str | Path | None = None) -> Path:
     """Render ``results`` into ``out_dir``/report.md and PNG figures; returns report.md's path.
 
-    ``report_cfg`` is the ``evaluation.report`` config section (defaults if None);
+    ``report_cfg`` is the ``evaluation.report`` config section;
     ``base_dir`` resolves relative qualitative image paths (default: ``out_dir``).
     """
     if not isinstance(results, dict):
         raise ValueError("results must be a dict (see the evaluation.report docstring)")
-    rcfg = {**DEFAULT_REPORT_CFG, **(report_cfg or {})}
+    rcfg = report_cfg
     dpi = int(rcfg.dpi)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -393,7 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args(argv)
     results = load_results(args.results)
-    report_cfg = results.get("meta", {}).get("config", {}).get("evaluation", {}).get("report")
+    from seg_by_interaction.config.schema import Report
+    saved = results.get("meta", {}).get("config", {}).get("evaluation", {}).get("report")
+    if not saved:
+        parser.error(f"{args.results} records no evaluation.report settings to render with")
+    report_cfg = Report.model_validate(saved)
     print(write_report(results, args.out_dir, report_cfg, base_dir=args.results.parent))
     return 0
 

@@ -3,7 +3,8 @@
 test = 10 test backgrounds x 20 images with test objects, val = 6 x 5 (the
 paper's sizes); ``object_split`` crosses train/test objects with train/test backgrounds
 (the study's generalisation sets). These show the arena as it was before wave 3: the
-standard rig, objects gripper-sized (``STANDARD``), whatever the training arena varies.
+standard rig, objects gripper-sized (``evaluation.standard_arena``), whatever the training
+arena varies.
 ``generate_out_of_arena_set`` renders the set made to differ from training on purpose
 (evaluation.out_of_arena): real sizes, cameras off the training ranges' centre, surfaces
 from a package the arena never uses. Each image is one camera's view of a fresh scene;
@@ -24,7 +25,6 @@ from seg_by_interaction.config import with_overrides
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.assets.sources import AssetSourceError, package_dir
 from seg_by_interaction.sim.backgrounds import SPLITS
-from seg_by_interaction.sim.presets import STANDARD
 
 
 def _with(cfg: dict, overrides: dict) -> dict:
@@ -40,7 +40,7 @@ def generate_eval_set(out_dir, cfg: dict, split: str = "test", seed: int = 0,
     object_split = object_split or split
     if object_split not in SPLITS:
         raise ValueError(f"unknown object split {object_split!r} (use one of {SPLITS})")
-    cfg = _with(cfg, STANDARD)
+    cfg = _with(cfg, cfg.evaluation.standard_arena)
     a = cfg.arena
     per_bg = int(images_per_background or a.eval_images_per_background[split])
     out = Path(out_dir)

@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 
 from seg_by_interaction.config import load_config
-from seg_by_interaction.evaluation.report import (TABLE_ROWS, load_results, main,
+from seg_by_interaction.__main__ import main as cli
+from seg_by_interaction.evaluation.report import (TABLE_ROWS, load_results,
                                                   qualitative_example, save_results,
                                                   write_report)
 
@@ -72,7 +73,7 @@ def test_missing_parts_say_not_run_and_json_round_trip(tmp_path):
     path = save_results(results, tmp_path / "results.json")
     loaded = load_results(path)
     assert loaded["table"]["bottom_up"]["runs"][0]["ap"]["voc07"]["0.3"] == 0.25
-    assert main([str(path), str(tmp_path / "out")]) == 0
+    assert cli(["render-report", str(path), str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "report.md").read_text()
     # per-size table, curves, PR, recall, generalisation, qualitative, wall clock
     assert text.count("_not run_") == 7

@@ -4,6 +4,7 @@ ROS loop, and what a user runs by hand.
     python -m seg_by_interaction eval-set  --out DIR [--split test] [--out-of-arena] ...
     python -m seg_by_interaction bootstrap --data-dir DIR [--pretrain]
     python -m seg_by_interaction report    --data-dir DIR --eval-json J [--ooa-json J2] --out DIR
+    python -m seg_by_interaction render-report results.json OUT_DIR
 
 Research commands (the study, ablations, replays) are ``python -m sbi_research``.
 """
@@ -70,6 +71,18 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_render_report(args) -> int:
+    """report.md and figures again from a results.json (its own report settings if it has
+    them, else this preset's)."""
+    from seg_by_interaction.config.schema import Report
+    from seg_by_interaction.evaluation.report import load_results, write_report
+    results = load_results(args.results)
+    saved = results.get("meta", {}).get("config", {}).get("evaluation", {}).get("report")
+    report_cfg = Report.model_validate(saved) if saved else _cfg(args).evaluation.report
+    print(write_report(results, args.out_dir, report_cfg, base_dir=Path(args.results).parent))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = parser_with_config("python -m seg_by_interaction", __doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command_name", required=True)
@@ -104,6 +117,11 @@ def main(argv=None) -> int:
     p.add_argument("--ooa-json", default=None,
                    help="the out-of-arena set (eval-set --out-of-arena) scored beside the test split")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("render-report", help="report.md + figures again from a results.json")
+    p.add_argument("results", help="results JSON written by a report")
+    p.add_argument("out_dir")
+    p.set_defaults(func=cmd_render_report)
     return run(parser, argv)
 
 

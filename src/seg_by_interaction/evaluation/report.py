@@ -3,7 +3,7 @@
 The experiment driver fills a plain, JSON-serialisable ``results`` dict; this module
 renders it and saves/loads it (``save_results`` / ``load_results``) so a report can be
 re-rendered without re-running anything:
-``python -m seg_by_interaction.evaluation.report results.json OUT_DIR``.
+``python -m seg_by_interaction render-report results.json OUT_DIR``.
 Every part is optional: what is missing is shown as "not run", never invented.
 
 Schema (AP values are fractions in [0, 1]; thresholds are string keys, "0.3"):
@@ -44,7 +44,6 @@ build the parts from evaluator output.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -384,22 +383,3 @@ def write_report(results: dict, out_dir: str | Path, report_cfg,
     report = out_dir / "report.md"
     report.write_text("\n".join(md))
     return report
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Re-render report.md + figures from a results JSON.")
-    parser.add_argument("results", type=Path, help="results JSON written by save_results")
-    parser.add_argument("out_dir", type=Path)
-    args = parser.parse_args(argv)
-    results = load_results(args.results)
-    from seg_by_interaction.config.schema import Report
-    saved = results.get("meta", {}).get("config", {}).get("evaluation", {}).get("report")
-    if not saved:
-        parser.error(f"{args.results} records no evaluation.report settings to render with")
-    report_cfg = Report.model_validate(saved)
-    print(write_report(results, args.out_dir, report_cfg, base_dir=args.results.parent))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -110,8 +110,9 @@ def test_the_out_of_arena_set_differs_from_training_on_purpose(tmp_path):
         rig = im["rig"]
         assert not all(_in_middle_half(rig[k], train[k]) for k in ("distance", "height", "vertical_fov_deg"))
         assert (im["width"], im["height"]) == tuple(rig["resolution"])
-    test_objects = {o.name for o in __import__("seg_by_interaction.sim.objects", fromlist=["x"])
-                    .ObjectLibrary(cfg).split("test")}
+    from seg_by_interaction.assets.build import ensure_library
+    from seg_by_interaction.sim.objects import ObjectLibrary
+    test_objects = {o.name for o in ObjectLibrary(cfg, ensure_library(cfg)).split("test")}
     assert {a["object"] for a in coco["annotations"]} <= test_objects
     longest = [max(a["extent_m"][:2]) for a in coco["annotations"]]
     assert max(longest) > 0.1                            # real sizes, not gripper-sized

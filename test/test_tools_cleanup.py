@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +41,9 @@ def _ros_processes(port: int) -> list[int]:
 
 @pytest.mark.parametrize("how", ["handled", "sigkill"])
 def test_a_killed_tool_leaves_no_master_behind(how, tmp_path):
-    tool = subprocess.Popen([sys.executable, "-c", TOOL, how], stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(          # test/support, as a benchmark has it
+        filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
+    tool = subprocess.Popen([sys.executable, "-c", TOOL, how], stdout=subprocess.PIPE, text=True, env=env)
     port = int(tool.stdout.readline())
     deadline = time.monotonic() + 30
     while not _ros_processes(port) and time.monotonic() < deadline:

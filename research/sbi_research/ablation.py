@@ -243,7 +243,7 @@ def run_ablation(cfg: dict, out: str | Path, names: Optional[list[str]] = None,
                  seeds: Optional[int] = None, interactions: Optional[int] = None, jobs: int = 1,
                  command: str = "") -> Path:
     acfg = cfg.ablation
-    variants = acfg.variants
+    variants = {name: v.model_dump() for name, v in acfg.variants.items()}   # plain: JSON, workers
     names = list(names or variants)
     unknown = [n for n in names if n not in variants]
     if unknown:

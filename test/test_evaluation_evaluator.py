@@ -57,8 +57,20 @@ def test_oracle_scores_one_and_bottom_up_matches_mask_ap(tmp_path):
 
     result = evaluate_segmenter(oracle, eval_set, cfg, progress=False)
     assert result.ap == {"voc07": {"0.3": 1.0, "0.5": 1.0}, "coco": {"0.3": 1.0, "0.5": 1.0}}
+    assert result.overlap_boundary == {k: 1.0 for k in result.overlap_boundary}   # and the field's
     masks, scores = result.predictions(0)
     assert masks.shape == (2, H, W) and np.array_equal(masks, all_gt[0])
+
+    def half(image):            # each object's left half: overlap precision 1, recall 1/2
+        out = []
+        for h in oracle(image):
+            m = h.mask.copy()
+            x0, _, x1, _ = h.box
+            m[:, (x0 + x1) // 2:] = False
+            out.append(Hypothesis(m, h.score, h.box))
+        return out
+    ob = evaluate_segmenter(half, eval_set, cfg, progress=False).overlap_boundary
+    assert ob["overlap_p"] == 1.0 and ob["overlap_r"] == pytest.approx(0.5, abs=0.03)
 
     bottom_up = BottomUpSegmenter(cfg, tuned=False)
     result = evaluate_segmenter(bottom_up.segment, eval_set, cfg, progress=False)

@@ -75,8 +75,9 @@ def test_missing_parts_say_not_run_and_json_round_trip(tmp_path):
     assert loaded["table"]["bottom_up"]["runs"][0]["ap"]["voc07"]["0.3"] == 0.25
     assert cli(["render-report", str(path), str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "report.md").read_text()
-    # per-size table, curves, PR, recall, generalisation, qualitative, wall clock
-    assert text.count("_not run_") == 7
+    # per-size table, overlap/boundary table, curves, PR, recall, generalisation, qualitative,
+    # wall clock
+    assert text.count("_not run_") == 8
     assert not list((tmp_path / "out").glob("*.png"))
 
 

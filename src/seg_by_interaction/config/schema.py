@@ -585,6 +585,12 @@ class Report(Section):
     dpi: Count
 
 
+class OverlapBoundary(Section):
+    min_score: Unit
+    bound_th: Positive
+    f_threshold: Unit
+
+
 class Evaluation(Section):
     iou_thresholds: Annotated[list[UnitPositive], Field(min_length=1)]
     max_detections: Count
@@ -592,6 +598,7 @@ class Evaluation(Section):
     recall_iou_threshold: UnitPositive
     recall_precision_levels: list[Unit]
     bottom_up: BottomUp
+    overlap_boundary: OverlapBoundary
     standard_arena: dict[str, Any]          # dotted arena overrides of the val/test sets
     size_bins: dict[str, NonNegRange]       # COCO-style areas (frame px), iterated by name
     out_of_arena: OutOfArena

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from seg_by_interaction.evaluation.eval_set import EvalSet
+from seg_by_interaction.evaluation.overlap_boundary import image_metrics, label_image, set_metrics
 from seg_by_interaction.evaluation.metrics import (
     PROTOCOLS, EncodedSet, average_precision, curve_from_encoded, decode_masks,
     encode_masks, recall_at_precision_from_encoded, size_binned_ap)
@@ -37,6 +38,7 @@ class MethodEvaluation:
     seconds: float                       # wall clock of segmentation + scoring
     coco_max_dets: tuple[int, ...]
     ap_by_size: dict | None = None       # protocol -> size bin -> threshold key -> AP (NaN: no object)
+    overlap_boundary: dict | None = None  # Overlap/Boundary P/R/F, F@.75 (set means, in [0, 1])
 
     def predictions(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Image ``index``'s predictions decoded: (bool masks [N, H, W], scores [N])."""
@@ -88,7 +90,8 @@ def evaluate_segmenter(segment: Segmenter, eval_set: EvalSet, cfg: dict,
     if len(eval_set) == 0:
         raise ValueError("the evaluation set holds no images")
     start = time.perf_counter()
-    pred_rles, pred_scores = [], []
+    pred_rles, pred_scores, per_image = [], [], []
+    ob = ecfg.overlap_boundary
     for image in tqdm(eval_set.images, desc=desc, disable=not progress, unit="img"):
         masks, scores = hypotheses_to_arrays(segment(image.load_rgb()), image.height, image.width)
         if len(scores) > max_dets:
@@ -96,6 +99,10 @@ def evaluate_segmenter(segment: Segmenter, eval_set: EvalSet, cfg: dict,
             masks, scores = masks[keep], scores[keep]
         pred_rles.append(encode_masks(masks))
         pred_scores.append(scores)
+        gt = decode_masks(image.gt_rles, image.height, image.width)
+        gt_labels = label_image(gt, np.arange(len(gt), 0, -1, dtype=float))   # objects 1..M
+        per_image.append(image_metrics(label_image(masks, scores, ob.min_score), gt_labels,
+                                       ob.bound_th, ob.f_threshold))
     encoded = EncodedSet(pred_rles, pred_scores, [im.gt_rles for im in eval_set.images],
                          [(im.height, im.width) for im in eval_set.images])
     keys = [threshold_key(t) for t in thresholds]
@@ -106,4 +113,5 @@ def evaluate_segmenter(segment: Segmenter, eval_set: EvalSet, cfg: dict,
                           size_binned_ap(encoded, thresholds, protocol, bins, coco_max_dets).items()}
                for protocol in PROTOCOLS} if bins else None
     return MethodEvaluation(ap, encoded, [im.image_id for im in eval_set.images],
-                            time.perf_counter() - start, coco_max_dets, by_size)
+                            time.perf_counter() - start, coco_max_dets, by_size,
+                            set_metrics(per_image))

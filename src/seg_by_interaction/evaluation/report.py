@@ -91,6 +91,8 @@ def run_entry(evaluation: MethodEvaluation, seed: int | None) -> dict:
     if evaluation.ap_by_size:
         out["ap_by_size"] = {p: {b: dict(v) for b, v in bins.items()}
                              for p, bins in evaluation.ap_by_size.items()}
+    if evaluation.overlap_boundary:
+        out["overlap_boundary"] = dict(evaluation.overlap_boundary)
     return out
 
 
@@ -241,6 +243,27 @@ def _size_table_md(part: dict, thresholds: list[str]) -> list[str]:
     return lines
 
 
+OB_COLUMNS = (("overlap_p", "Overlap P"), ("overlap_r", "Overlap R"), ("overlap_f", "Overlap F"),
+              ("boundary_p", "Boundary P"), ("boundary_r", "Boundary R"), ("boundary_f", "Boundary F"),
+              ("f_at_075", "F@.75"))
+
+
+def _overlap_boundary_md(part: dict) -> list[str]:
+    """Overlap/Boundary P/R/F and F@.75 (%) for every row that has them."""
+    table = part.get("table", {})
+    rows = [k for k in list(TABLE_ROWS) + [k for k in table if k not in TABLE_ROWS]
+            if any(r.get("overlap_boundary") for r in table.get(k, {}).get("runs", []))]
+    if not rows:
+        return [f"_{NOT_RUN}_"]
+    lines = ["| method | " + " | ".join(name for _, name in OB_COLUMNS) + " |",
+             "|" + "---|" * (len(OB_COLUMNS) + 1)]
+    for key in rows:
+        runs = [r for r in table[key]["runs"] if r.get("overlap_boundary")]
+        cells = [_fmt([100 * r["overlap_boundary"][k] for r in runs]) for k, _ in OB_COLUMNS]
+        lines.append("| " + " | ".join([_label(key)] + cells) + " |")
+    return lines
+
+
 def _generalisation(results: dict, thresholds: list[str]):
     part = results.get("generalisation") or {}
     cells = part.get("cells") or {}
@@ -301,6 +324,10 @@ def write_report(results: dict, out_dir: str | Path, report_cfg,
     md += ["### Per object size (authors' AP, %; COCO's areas: small < 32², medium < 96², large "
            "above; objects of other sizes ignored)", ""]
     md += _size_table_md(results, thresholds) + [""]
+    md += ["### Overlap / Boundary P/R/F and F@.75 (%; Xie et al.'s protocol, as UOIS-Net, UCN, "
+           "UOAIS report them: each method's label image from its hypotheses above "
+           "evaluation.overlap_boundary.min_score, Hungarian matching, per-image means)", ""]
+    md += _overlap_boundary_md(results) + [""]
 
     ooa = results.get("out_of_arena") or {}
     if ooa:
@@ -308,6 +335,7 @@ def write_report(results: dict, out_dir: str | Path, report_cfg,
                f"A set made to differ from training on purpose: {ooa.get('eval_set', '?')}.", ""]
         md += _table_md(ooa, thresholds, only_run=bool(meta.get("only_run_rows"))) + [""]
         md += ["Per object size (authors' AP, %):", ""] + _size_table_md(ooa, thresholds) + [""]
+        md += ["Overlap / Boundary P/R/F and F@.75 (%):", ""] + _overlap_boundary_md(ooa) + [""]
         if any((ooa.get("ap_vs_interactions") or {}).values()):
             reference = {k: [r["ap"] for r in ooa["table"][k].get("runs", [])]
                          for k in ("bottom_up_tuned", "bottom_up_tuned_for_set") if k in ooa.get("table", {})}

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from seg_by_interaction.evaluation.overlap_boundary import (boundary_map, image_metrics,
-                                                            label_image, set_metrics)
+from seg_by_interaction.evaluation.overlap_boundary import boundary_map, image_metrics, set_metrics
 
 
 def square(shape, r0, c0, side, label=1, into=None):
@@ -63,13 +62,8 @@ def test_empty_cases_follow_the_reference_conventions():
     assert set_metrics([image_metrics(gt, gt), image_metrics(none, gt)])["overlap_f"] == 0.5
 
 
-def test_boundary_map_and_label_image():
+def test_boundary_map():
     m = np.zeros((6, 6), bool)
     m[1:4, 1:4] = True
     b = boundary_map(m)
     assert b[1:4, 3].all() and b[3, 1:4].all() and not b[2, 2]  # the inside is not boundary
-    a = np.zeros((3, 4, 4), bool)
-    a[0, :2, :2] = a[1, :3, :3] = a[2, 3, 3] = True
-    labels = label_image(a, [0.5, 0.9, 0.1], min_score=0.2)
-    assert labels[0, 0] == 1 and labels[2, 2] == 1             # the best (score 0.9) first
-    assert labels[3, 3] == 0 and labels.max() == 1             # 0.1 < min_score; mask 0 is covered

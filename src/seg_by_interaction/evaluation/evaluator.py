@@ -15,10 +15,11 @@ import numpy as np
 from tqdm import tqdm
 
 from seg_by_interaction.evaluation.eval_set import EvalSet
-from seg_by_interaction.evaluation.overlap_boundary import image_metrics, label_image, set_metrics
+from seg_by_interaction.evaluation.overlap_boundary import image_metrics, set_metrics
 from seg_by_interaction.evaluation.metrics import (
     PROTOCOLS, EncodedSet, average_precision, curve_from_encoded, decode_masks,
     encode_masks, recall_at_precision_from_encoded, size_binned_ap)
+from seg_by_interaction.perception.label_image import label_image
 from seg_by_interaction.types import Hypothesis
 
 Segmenter = Callable[[np.ndarray], Sequence[Hypothesis]]
@@ -99,9 +100,10 @@ def evaluate_segmenter(segment: Segmenter, eval_set: EvalSet, cfg: dict,
             masks, scores = masks[keep], scores[keep]
         pred_rles.append(encode_masks(masks))
         pred_scores.append(scores)
-        gt = decode_masks(image.gt_rles, image.height, image.width)
-        gt_labels = label_image(gt, np.arange(len(gt), 0, -1, dtype=float))   # objects 1..M
-        per_image.append(image_metrics(label_image(masks, scores, ob.min_score), gt_labels,
+        hw = (image.height, image.width)
+        gt = [Hypothesis(m, 1.0, (0, 0, 0, 0)) for m in decode_masks(image.gt_rles, *hw)]
+        kept = [Hypothesis(m, s, (0, 0, 0, 0)) for m, s in zip(masks, scores) if s >= ob.min_score]
+        per_image.append(image_metrics(label_image(kept, hw), label_image(gt, hw),
                                        ob.bound_th, ob.f_threshold))
     encoded = EncodedSet(pred_rles, pred_scores, [im.gt_rles for im in eval_set.images],
                          [(im.height, im.width) for im in eval_set.images])

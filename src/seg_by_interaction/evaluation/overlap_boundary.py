@@ -2,8 +2,8 @@
 MSMFormer, UOAIS): Overlap and Boundary precision / recall / F-measure, and F@.75.
 
 They compare two label images (0 = background, k > 0 = one object), so a method's
-overlapping, scored hypotheses are first turned into one (``label_image``: best score
-first, a pixel belongs to the first hypothesis that claims it). Per image:
+overlapping, scored hypotheses are first turned into one (``perception.label_image``: the
+best score keeps a pixel where masks overlap). Per image:
 
 * every pair (ground-truth object i, predicted object j) gets the F-measure of their
   overlap; the Hungarian algorithm matches objects one-to-one maximising the sum of F;
@@ -27,22 +27,6 @@ from scipy.optimize import linear_sum_assignment
 from skimage.morphology import disk
 
 NAMES = ("overlap_p", "overlap_r", "overlap_f", "boundary_p", "boundary_r", "boundary_f", "f_at_075")
-
-
-def label_image(masks: np.ndarray, scores: Sequence[float], min_score: float = 0.0) -> np.ndarray:
-    """uint16 [H, W]: 0 = background, k = the k-th best hypothesis (score >= ``min_score``)
-    where no better one already lies; hypotheses left without a pixel get no label."""
-    masks = np.asarray(masks, dtype=bool)
-    out = np.zeros(masks.shape[1:], np.uint16)
-    k = 0
-    for i in np.argsort(-np.asarray(scores, dtype=float), kind="stable"):
-        if scores[i] < min_score:
-            break
-        free = masks[i] & (out == 0)
-        if free.any():
-            k += 1
-            out[free] = k
-    return out
 
 
 def boundary_map(mask: np.ndarray) -> np.ndarray:

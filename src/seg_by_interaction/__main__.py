@@ -5,6 +5,8 @@ ROS loop, and what a user runs by hand.
     python -m seg_by_interaction bootstrap --data-dir DIR [--pretrain]
     python -m seg_by_interaction report    --data-dir DIR --eval-json J [--ooa-json J2] --out DIR
     python -m seg_by_interaction render-report results.json OUT_DIR
+    python -m seg_by_interaction ship-model --run-dir results/loop
+    python -m seg_by_interaction segment-folder IN OUT [--checkpoint P]
 
 Research commands (the study, ablations, replays) are ``python -m sbi_research``.
 """
@@ -83,6 +85,26 @@ def cmd_render_report(args) -> int:
     return 0
 
 
+def cmd_ship_model(args) -> int:
+    """models/default.pt (+ its card) from a finished run: its newest checkpoint and report."""
+    from seg_by_interaction.perception.shipped import ship
+    from seg_by_interaction.training.online import list_checkpoints
+    run_dir = Path(args.run_dir)
+    found = list_checkpoints(run_dir / "checkpoints")
+    if not found:
+        raise FileNotFoundError(f"{run_dir}/checkpoints holds no numbered checkpoint")
+    report = run_dir / "report" / "results.json"
+    print(ship(found[-1][1], report if report.is_file() else None, args.command or
+               f"python -m seg_by_interaction ship-model --run-dir {run_dir}"))
+    return 0
+
+
+def cmd_segment_folder(args) -> int:
+    from seg_by_interaction.segment_folder import run as segment_folder
+    return segment_folder(_cfg(args), args.src, args.out, args.checkpoint, args.max_hypotheses,
+                          args.min_score)
+
+
 def main(argv=None) -> int:
     parser = parser_with_config("python -m seg_by_interaction", __doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command_name", required=True)
@@ -117,6 +139,20 @@ def main(argv=None) -> int:
     p.add_argument("--ooa-json", default=None,
                    help="the out-of-arena set (eval-set --out-of-arena) scored beside the test split")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("segment-folder", help="label images (16-bit PNG) of every photo in a folder")
+    p.add_argument("src", help="a folder of images")
+    p.add_argument("out", help="where the label images go")
+    p.add_argument("--checkpoint", default=None, help="a checkpoint (default: the shipped model)")
+    p.add_argument("--max-hypotheses", type=int, default=20)
+    p.add_argument("--min-score", type=float, default=0.5)
+    p.set_defaults(func=cmd_segment_folder)
+
+    p = sub.add_parser("ship-model", help="make a run's final model the one the package ships "
+                       "(models/default.pt + MODEL_CARD.md)")
+    p.add_argument("--run-dir", required=True, help="a finished run (e.g. results/loop)")
+    p.add_argument("--command", default="", help="the command that produced the run (for the card)")
+    p.set_defaults(func=cmd_ship_model)
 
     p = sub.add_parser("render-report", help="report.md + figures again from a results.json")
     p.add_argument("results", help="results JSON written by a report")

@@ -418,6 +418,12 @@ class Inference(Section):
     refine: Refine
 
 
+class Stream(Section):
+    max_pixels: Count
+    max_hypotheses: Count
+    min_score: Unit
+
+
 class Rsl(Section):
     iou_threshold: UnitPositive
     enabled: bool
@@ -619,6 +625,7 @@ class Config(Section):
     grasping: Grasping
     model: Model
     inference: Inference
+    stream: Stream
     rsl: Rsl
     training: Training
     store: Store

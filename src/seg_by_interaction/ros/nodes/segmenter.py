@@ -145,9 +145,14 @@ def main():
 
     def load(path):
         return load_segmenter(path, cfg, device=cfg.device)
+    checkpoint = rospy.get_param("~checkpoint", "") or ""
+    checkpoint_dir = rospy.get_param("~checkpoint_dir", "") or ""
+    if not checkpoint and not checkpoint_dir:   # alone, with no model named: the shipped one
+        from seg_by_interaction.perception.shipped import models_dir, MODEL_FILE
+        shipped = models_dir() / MODEL_FILE
+        checkpoint = str(shipped) if shipped.is_file() else ""
     try:      # the user's ~checkpoint, else the newest in ~checkpoint_dir that loads
-        resumed = start_from(rospy.get_param("~checkpoint", ""),
-                             rospy.get_param("~checkpoint_dir", ""), load)
+        resumed = start_from(checkpoint, checkpoint_dir, load)
     except (CheckpointError, OSError) as exc:
         rospy.logfatal("cannot start: ~checkpoint: %s", exc)
         sys.exit(2)

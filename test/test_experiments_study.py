@@ -45,15 +45,14 @@ def _check_table_is_what_the_rows_score(cfg, out, results):
     budget several learned rows score AP 0; their ranked predictions still tell them apart).
     A row holding another row's numbers, an earlier checkpoint's, or a protocol or threshold
     filed under the wrong key fails; so does any AP outside [0, 1]."""
-    from seg_by_interaction.config import _deep_merge, expand_dotted
+    from seg_by_interaction.config import with_overrides
     from seg_by_interaction.evaluation.eval_set import EvalSet
     from seg_by_interaction.evaluation.report import curve_entry, run_entry
     from seg_by_interaction.evaluation.checkpoints import evaluate_bottom_up, evaluate_checkpoint
     from sbi_research.study import within_budget
     from seg_by_interaction.training.online import list_checkpoints
     budget = cfg["study"]["budgets"]["tiny"]
-    tiny = _deep_merge(cfg, expand_dotted(budget["overrides"]), strict=True)
-    tiny["seed"] = 0
+    tiny = with_overrides(cfg, {**budget["overrides"], "seed": 0})
     test_json = results["meta"]["eval_set"].rsplit(" (", 1)[0]       # "<path> (N images)"
     assert f"seed{cfg['study']['eval_seed']}_" in test_json, test_json    # not a 2x2 cell's set
     test_set = EvalSet.load(test_json)

@@ -127,7 +127,7 @@ def test_an_object_larger_than_the_window_is_found_whole():
     scene = paint(bg, obj, (30, 30, 30))
     window = 100
     a, b = shot(scene, rng), shot(bg, rng)
-    fixed = dict(LAB, window_growth=0)
+    fixed = LAB.model_copy(update={"window_growth": 0})
     mask = difference_mask(a, b, (215, 175), fixed, window=window)
     assert mask is not None
     inside = np.zeros_like(obj)
@@ -164,11 +164,11 @@ def test_window_and_min_pixels_come_from_the_labeling_section():
     before, after = shot(scene, rng), shot(bg, rng)
     assert LAB["min_pixels"] < obj.sum() < 1000
     assert difference_mask(before, after, (215, 175), LAB) is not None
-    assert difference_mask(before, after, (215, 175), {"labeling": LAB}) is not None
-    assert difference_mask(before, after, (215, 175), dict(LAB, min_pixels=1000)) is None
-    assert difference_mask(before, after, (215, 175), dict(LAB, window=8)) is None    # too small a window
+    assert difference_mask(before, after, (215, 175), load_config()) is not None      # or the whole
+    assert difference_mask(before, after, (215, 175), LAB.model_copy(update={"min_pixels": 1000})) is None
+    assert difference_mask(before, after, (215, 175), LAB.model_copy(update={"window": 8})) is None
     with pytest.raises(ValueError, match="window"):
-        difference_mask(before, after, (215, 175), dict(LAB, window=4))
+        difference_mask(before, after, (215, 175), LAB.model_copy(update={"window": 4}))
     with pytest.raises(TypeError):
         difference_mask(before, after, (215, 175))    # no hidden preset
 

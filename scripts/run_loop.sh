@@ -7,6 +7,9 @@
 #
 # Environment: RUN_DIR (default results/loop; an existing run is continued, so a longer
 # budget is one argument away), PRESET (default), SEED (0), EVAL_PER_BACKGROUND (5).
+# Adapting in place: INIT=FILE (or INIT=shipped) starts from a model instead of the passive
+# bootstrap; ENVIRONMENT=DIR (objects/ and surfaces/) is the table the robot learns at, and
+# the report scores held-out scenes of it beside the standard test split.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh"
@@ -19,21 +22,42 @@ PRESET="${PRESET:-default}"
 SEED="${SEED:-0}"
 EVAL_PER_BACKGROUND="${EVAL_PER_BACKGROUND:-5}"
 PY="$ROOT/.venv/bin/python"
-echo "[main] run folder: $RUN_DIR  (interactions: $INTERACTIONS, preset: $PRESET, seed: $SEED)"
+INIT="${INIT:-}"
+ENVIRONMENT="${ENVIRONMENT:-}"
+if [ "$INIT" = shipped ]; then
+  INIT=$("$PY" -c 'from seg_by_interaction.perception.shipped import shipped_model; print(shipped_model())')
+fi
+STANDARD_PRESET="$PRESET"
+if [ -n "$ENVIRONMENT" ]; then          # the user's table: a preset showing only its objects and surfaces
+  mkdir -p "$RUN_DIR"
+  PRESET=$("$PY" -m seg_by_interaction environment "$ENVIRONMENT" --base "$PRESET" \
+    --out "$RUN_DIR/environment.yaml" | tail -n1)
+fi
+echo "[main] run folder: $RUN_DIR  (interactions: $INTERACTIONS, preset: $PRESET, seed: $SEED${INIT:+, init: $INIT})"
 # The arguments checked and the run folder claimed for this script's lifetime, before any
 # work: a second run_loop.sh (or launch) on the same folder is refused here.
 "$PY" -m seg_by_interaction.ros.preflight --preset "$PRESET" --data-dir "$RUN_DIR" \
-  --interactions "$INTERACTIONS" --lock --owner-pid $$ >/dev/null
+  --interactions "$INTERACTIONS" --lock --owner-pid $$ --init "$INIT" >/dev/null
 
 echo "[main] 1/4 held-out test scenes and the out-of-arena set (rendered once, then reused)"
-EVAL_JSON=$("$PY" -m seg_by_interaction --preset "$PRESET" eval-set \
+EVAL_JSON=$("$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set \
   --out "$ROOT/results/eval_sets" --split test --per-background "$EVAL_PER_BACKGROUND" | tail -n1)
-OOA_JSON=$("$PY" -m seg_by_interaction --preset "$PRESET" eval-set \
+OOA_JSON=$("$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set \
   --out "$ROOT/results/eval_sets" --out-of-arena | tail -n1)
+ENV_ARGS=()
+if [ -n "$ENVIRONMENT" ]; then          # held-out scenes of the user's table: new placements and views
+  ENV_JSON=$("$PY" -m seg_by_interaction --preset "$PRESET" eval-set --out "$RUN_DIR/eval_sets" \
+    --split train --objects train --seed 777 --per-background "$EVAL_PER_BACKGROUND" | tail -n1)
+  ENV_ARGS=(--env-json "$ENV_JSON")
+fi
 
-echo "[main] 2/4 passive bootstrap: masks from watching random pushes, pre-training v1 (paper 4.3)"
-"$PY" -m seg_by_interaction --preset "$PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED" \
-  --pretrain
+if [ -n "$INIT" ]; then
+  echo "[main] 2/4 starting from a model (no passive bootstrap): $INIT is the run's model v1"
+else
+  echo "[main] 2/4 passive bootstrap: masks from watching random pushes, pre-training v1 (paper 4.3)"
+  "$PY" -m seg_by_interaction --preset "$PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED" \
+    --pretrain
+fi
 
 echo "[main] 3/4 the interaction loop under ROS (roslaunch seg_by_interaction interaction_loop.launch)"
 PORT=$("$PY" -c 'from seg_by_interaction.processes import free_port; print(free_port())')
@@ -41,12 +65,12 @@ export ROS_MASTER_URI="http://127.0.0.1:$PORT"
 START=$(date +%s)
 roslaunch -p "$PORT" seg_by_interaction interaction_loop.launch \
   interactions:="$INTERACTIONS" data_dir:="$RUN_DIR" preset:="$PRESET" seed:="$SEED" \
-  record:=true bag:="$RUN_DIR/interactions.bag"
+  record:=true bag:="$RUN_DIR/interactions.bag" init:="$INIT"
 LOOP_SECONDS=$(( $(date +%s) - START ))
 
 echo "[main] 4/4 evaluation and report"
 "$PY" -m seg_by_interaction --preset "$PRESET" report --data-dir "$RUN_DIR" \
-  --eval-json "$EVAL_JSON" --ooa-json "$OOA_JSON" --out "$RUN_DIR/report" --seed "$SEED" \
+  --eval-json "$EVAL_JSON" --ooa-json "$OOA_JSON" "${ENV_ARGS[@]}" --out "$RUN_DIR/report" --seed "$SEED" \
   --loop-seconds "$LOOP_SECONDS" \
-  --command "scripts/run_loop.sh $INTERACTIONS"
+  --command "${INIT:+INIT=$INIT }${ENVIRONMENT:+ENVIRONMENT=$ENVIRONMENT }scripts/run_loop.sh $INTERACTIONS"
 echo "[main] done: $RUN_DIR/report/report.md"

@@ -7,6 +7,7 @@ ROS loop, and what a user runs by hand.
     python -m seg_by_interaction render-report results.json OUT_DIR
     python -m seg_by_interaction ship-model --run-dir results/loop
     python -m seg_by_interaction segment-folder IN OUT [--checkpoint P]
+    python -m seg_by_interaction environment DIR --out PRESET.yaml
 
 Research commands (the study, ablations, replays) are ``python -m sbi_research``.
 """
@@ -69,7 +70,7 @@ def cmd_report(args) -> int:
     print(run_report(args.data_dir, args.eval_json, cfg, args.out, seed=args.seed,
                      checkpoints=args.checkpoints, command=args.command or "",
                      wall_clock={"interaction loop": args.loop_seconds} if args.loop_seconds else None,
-                     ooa_json=args.ooa_json))
+                     ooa_json=args.ooa_json, env_json=args.env_json))
     return 0
 
 
@@ -96,6 +97,15 @@ def cmd_ship_model(args) -> int:
     report = run_dir / "report" / "results.json"
     print(ship(found[-1][1], report if report.is_file() else None, args.command or
                f"python -m seg_by_interaction ship-model --run-dir {run_dir}"))
+    return 0
+
+
+def cmd_environment(args) -> int:
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.environment import write_environment_preset
+    path = write_environment_preset(args.folder, args.out, args.base, args.object_scale, args.up)
+    load_config(str(path))               # a preset that does not load is reported here, not by a node
+    print(path)
     return 0
 
 
@@ -136,9 +146,20 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoints", type=int, default=5, help="checkpoints along the run to evaluate")
     p.add_argument("--command", dest="command", default="", help="the command that produced the run (for the report)")
     p.add_argument("--loop-seconds", type=float, default=None)
+    p.add_argument("--env-json", default=None,
+                   help="held-out scenes of the environment the run adapted to (eval-set under its preset)")
     p.add_argument("--ooa-json", default=None,
                    help="the out-of-arena set (eval-set --out-of-arena) scored beside the test split")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("environment", help="a preset whose arena shows a folder's objects/ and "
+                       "surfaces/ (a new table to adapt to)")
+    p.add_argument("folder", help="a folder with objects/ and surfaces/")
+    p.add_argument("--out", required=True, help="the preset file to write (YAML)")
+    p.add_argument("--base", default="default", help="the preset it changes")
+    p.add_argument("--object-scale", type=float, default=1.0, help="metres per unit of the object files")
+    p.add_argument("--up", default="z", help="the object files' up axis (y or z)")
+    p.set_defaults(func=cmd_environment)
 
     p = sub.add_parser("segment-folder", help="label images (16-bit PNG) of every photo in a folder")
     p.add_argument("src", help="a folder of images")

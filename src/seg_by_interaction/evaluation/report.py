@@ -329,20 +329,26 @@ def write_report(results: dict, out_dir: str | Path, report_cfg,
            "evaluation.overlap_boundary.min_score, Hungarian matching, per-image means)", ""]
     md += _overlap_boundary_md(results) + [""]
 
-    ooa = results.get("out_of_arena") or {}
-    if ooa:
-        md += ["## Out of the arena", "",
-               f"A set made to differ from training on purpose: {ooa.get('eval_set', '?')}.", ""]
-        md += _table_md(ooa, thresholds, only_run=bool(meta.get("only_run_rows"))) + [""]
-        md += ["Per object size (authors' AP, %):", ""] + _size_table_md(ooa, thresholds) + [""]
-        md += ["Overlap / Boundary P/R/F and F@.75 (%):", ""] + _overlap_boundary_md(ooa) + [""]
-        if any((ooa.get("ap_vs_interactions") or {}).values()):
-            reference = {k: [r["ap"] for r in ooa["table"][k].get("runs", [])]
-                         for k in ("bottom_up_tuned", "bottom_up_tuned_for_set") if k in ooa.get("table", {})}
-            figures.ap_vs_interactions(ooa["ap_vs_interactions"], reference,
+    for key, title, intro, figure in (
+            ("out_of_arena", "Out of the arena", "A set made to differ from training on purpose",
+             "ap_vs_interactions_out_of_arena.png"),
+            ("environment", "The environment the robot adapted to",
+             "Held-out scenes of it (other placements, other camera views)",
+             "ap_vs_interactions_environment.png")):
+        part = results.get(key) or {}
+        if not part:
+            continue
+        md += [f"## {title}", "", f"{intro}: {part.get('eval_set', '?')}.", ""]
+        md += _table_md(part, thresholds, only_run=bool(meta.get("only_run_rows"))) + [""]
+        md += ["Per object size (authors' AP, %):", ""] + _size_table_md(part, thresholds) + [""]
+        md += ["Overlap / Boundary P/R/F and F@.75 (%):", ""] + _overlap_boundary_md(part) + [""]
+        if any((part.get("ap_vs_interactions") or {}).values()):
+            reference = {k: [r["ap"] for r in part["table"][k].get("runs", [])]
+                         for k in ("bottom_up_tuned", "bottom_up_tuned_for_set") if k in part.get("table", {})}
+            figures.ap_vs_interactions(part["ap_vs_interactions"], reference,
                                        {k: _label(k) for k in TABLE_ROWS}, thresholds,
-                                       out_dir / "ap_vs_interactions_out_of_arena.png", dpi)
-            md += ["![AP vs interactions, out of the arena](ap_vs_interactions_out_of_arena.png)", ""]
+                                       out_dir / figure, dpi)
+            md += [f"![AP vs interactions, {title.lower()}]({figure})", ""]
 
     md += ["## AP vs number of interactions", ""]
     series = results.get("ap_vs_interactions") or {}

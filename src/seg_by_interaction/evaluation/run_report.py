@@ -44,11 +44,13 @@ def qualitative_rows(eval_set: EvalSet, evaluations: dict, count: int, top_k: in
 def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: str | Path,
                 seed: int = 0, checkpoints: int = 5, command: str = "",
                 wall_clock: Optional[dict] = None, progress: bool = True,
-                ooa_json: Optional[str | Path] = None) -> Path:
-    """``ooa_json``: the out-of-arena set, scored beside the test split at every checkpoint."""
+                ooa_json: Optional[str | Path] = None, env_json: Optional[str | Path] = None) -> Path:
+    """``ooa_json``: the out-of-arena set; ``env_json``: held-out scenes of the environment the
+    run adapted to (``environment``); each scored beside the test split at every checkpoint."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     eval_set = EvalSet.load(eval_json)   # before any folder is made: a bad path leaves nothing
-    ooa_set = EvalSet.load(ooa_json) if ooa_json else None
+    extra_sets = {key: (Path(js), EvalSet.load(js)) for key, js in
+                  (("out_of_arena", ooa_json), ("environment", env_json)) if js}
     out_dir.mkdir(parents=True, exist_ok=True)
     thresholds = [float(t) for t in cfg.evaluation.iou_thresholds]
     rcfg = cfg.evaluation
@@ -74,14 +76,13 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
     bins = rcfg.size_bins
     results["size_counts"] = size_counts(eval_set, bins)
     evaluations = add_bottom_up_rows(results, cfg, eval_set, thresholds, progress)
-    ooa: dict = {}
-    if ooa_set is not None:
-        ooa = {"eval_set": f"{ooa_json} ({len(ooa_set)} images)", "table": {},
-               "ap_vs_interactions": {}, "size_counts": size_counts(ooa_set, bins)}
-        add_bottom_up_rows(ooa, cfg, ooa_set, thresholds, progress,
+    for key, (js, extra) in extra_sets.items():
+        part = {"eval_set": f"{js} ({len(extra)} images)", "table": {},
+                "ap_vs_interactions": {}, "size_counts": size_counts(extra, bins)}
+        add_bottom_up_rows(part, cfg, extra, thresholds, progress,
                            tuned_area_fraction=rcfg.out_of_arena.bottom_up_max_area_fraction)
-        ooa.pop("pr_curves", None)
-        results["out_of_arena"] = ooa
+        part.pop("pr_curves", None)
+        results[key] = part
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
     curve, recall_points = [], []
@@ -92,21 +93,21 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
     if refine_ablation:
         tasks.append((str(chosen[-1][1]), raw, str(eval_json), "no superpixel snapping"))
     n_main = len(tasks)
-    if ooa_set is not None:             # the same models on the out-of-arena set, along the curve
-        tasks.append((None, cfg, str(ooa_json), "untrained model (out of arena)"))
-        tasks += [(str(path), cfg, str(ooa_json), f"model v{version} (out of arena)")
-                  for version, path in chosen]
+    for key, (js, _) in extra_sets.items():   # the same models on each extra set, along the curve
+        tasks.append((None, cfg, str(js), f"untrained model ({key})"))
+        tasks += [(str(path), cfg, str(js), f"model v{version} ({key})") for version, path in chosen]
     all_evals = evaluate_checkpoints(tasks, int(rcfg.report.jobs), progress)
-    evals, ooa_evals = all_evals[:n_main], all_evals[n_main:]
-    if ooa_evals:
-        ooa_curve = [{"interactions": 0, "seed": seed, "ap": run_entry(ooa_evals[0], seed)["ap"],
-                      "version": 0}]
-        for (version, path), ev in zip(chosen, ooa_evals[1:]):
-            ooa_curve.append({"interactions": checkpoint_progress(path)["interactions_seen"],
-                              "seed": seed, "ap": run_entry(ev, seed)["ap"], "version": version})
-        ooa["ap_vs_interactions"]["self_sup_rsl"] = ooa_curve
+    evals, rest = all_evals[:n_main], all_evals[n_main:]
+    for k, key in enumerate(extra_sets):
+        part_evals = rest[k * (len(chosen) + 1):(k + 1) * (len(chosen) + 1)]
+        part_curve = [{"interactions": 0, "seed": seed, "ap": run_entry(part_evals[0], seed)["ap"],
+                       "version": 0}]
+        for (version, path), ev in zip(chosen, part_evals[1:]):
+            part_curve.append({"interactions": checkpoint_progress(path)["interactions_seen"],
+                               "seed": seed, "ap": run_entry(ev, seed)["ap"], "version": version})
+        results[key]["ap_vs_interactions"]["self_sup_rsl"] = part_curve
         if chosen:
-            ooa["table"]["self_sup_rsl"] = {"runs": [run_entry(ooa_evals[-1], seed)]}
+            results[key]["table"]["self_sup_rsl"] = {"runs": [run_entry(part_evals[-1], seed)]}
     untrained = evals[0]
     curve.append({"interactions": 0, "seed": seed, "ap": run_entry(untrained, seed)["ap"],
                   "version": 0})

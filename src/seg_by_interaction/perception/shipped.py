@@ -66,7 +66,8 @@ def ship(checkpoint: str | Path, report_json: Optional[str | Path], command: str
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / MODEL_FILE
     save_checkpoint(path, _Weights(state, payload["model_cfg"]), None,
-                    {"extra": {**extra, "shipped_from": str(checkpoint)}}, model_cfg=payload["model_cfg"])
+                    {"step": int(payload["state"].get("step", 0)),
+                     "extra": {**extra, "shipped_from": Path(checkpoint).name}}, model_cfg=payload["model_cfg"])
     lines = ["# The shipped model", "",
              f"- **What**: the DeepMask-style network of `config/default.yaml` (model section: "
              f"{json.dumps(payload['model_cfg'], sort_keys=True)}), float16 weights "

@@ -102,12 +102,25 @@ def check_master(names: Sequence[str], timeout: float = 2.0) -> None:
         socket.setdefaulttimeout(None)
 
 
+def check_init(cfg, folder: Optional[Path], init: str) -> str:
+    """init:=FILE checked against the preset's network and made the run's model v1."""
+    from seg_by_interaction.perception.checkpoint import CheckpointError
+    from seg_by_interaction.training.initial_model import install_initial_model
+    if folder is None:
+        raise PreflightError("init:= needs data_dir:=")
+    try:
+        made = install_initial_model(cfg, folder, init)
+    except CheckpointError as exc:
+        raise PreflightError(f"init:={init} cannot start this run: {exc}") from exc
+    return f"init {made}" if made else "init: the run already has models (resuming)"
+
+
 def preflight(preset: str, data_dir: Optional[str] = None, interactions: Optional[str] = None,
               lock: bool = False, master_names: Sequence[str] = (),
-              owner_pid: Optional[int] = None) -> str:
+              owner_pid: Optional[int] = None, init: str = "") -> str:
     """Every check; a one-line summary (the parameter's value). PreflightError otherwise."""
     n = check_interactions(interactions) if interactions is not None else None
-    check_config(preset)
+    cfg = check_config(preset)
     folder = check_data_dir(data_dir) if data_dir is not None else None
     if master_names:
         check_master(master_names)
@@ -120,6 +133,8 @@ def preflight(preset: str, data_dir: Optional[str] = None, interactions: Optiona
             raise PreflightError(str(exc)) from exc
     parts = [f"preset {preset}"] + ([f"data_dir {folder}"] if folder else []) + \
         ([f"interactions {n}"] if n is not None else [])
+    if init:
+        parts.append(check_init(cfg, folder, init))
     return "ok: " + ", ".join(parts)
 
 
@@ -132,12 +147,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     help="claim --data-dir for the launch that runs this (one run per folder)")
     ap.add_argument("--owner-pid", type=int, default=None,
                     help="the process that owns the run (default: the parent, i.e. roslaunch)")
+    ap.add_argument("--init", default="", help="a model to start from (init:=FILE)")
     ap.add_argument("--unique-nodes", default="",
                     help="comma-separated node names a second loop on this master must not take")
     args = ap.parse_args(argv)
     try:
         print(preflight(args.preset, args.data_dir, args.interactions, args.lock,
-                        [n for n in args.unique_nodes.split(",") if n], args.owner_pid))
+                        [n for n in args.unique_nodes.split(",") if n], args.owner_pid, args.init))
     except PreflightError as exc:
         print(f"\n[seg_by_interaction] cannot start: {exc}\n", file=sys.stderr, flush=True)
         return 2

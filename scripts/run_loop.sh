@@ -9,7 +9,8 @@
 # budget is one argument away), PRESET (default), SEED (0), EVAL_PER_BACKGROUND (5).
 # Adapting in place: INIT=FILE (or INIT=shipped) starts from a model instead of the passive
 # bootstrap; ENVIRONMENT=DIR (objects/ and surfaces/) is the table the robot learns at, and
-# the report scores held-out scenes of it beside the standard test split.
+# the report scores held-out scenes of it beside the standard test split; OBJECT_SCALE
+# (metres per file unit, default 1) and OBJECT_UP (z or y) say how to read its object files.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh"
@@ -24,6 +25,8 @@ EVAL_PER_BACKGROUND="${EVAL_PER_BACKGROUND:-5}"
 PY="$ROOT/.venv/bin/python"
 INIT="${INIT:-}"
 ENVIRONMENT="${ENVIRONMENT:-}"
+OBJECT_SCALE="${OBJECT_SCALE:-1}"
+OBJECT_UP="${OBJECT_UP:-z}"
 if [ "$INIT" = shipped ]; then
   INIT=$("$PY" -c 'from seg_by_interaction.perception.shipped import shipped_model; print(shipped_model())')
 fi
@@ -31,7 +34,7 @@ STANDARD_PRESET="$PRESET"
 if [ -n "$ENVIRONMENT" ]; then          # the user's table: a preset showing only its objects and surfaces
   mkdir -p "$RUN_DIR"
   PRESET=$("$PY" -m seg_by_interaction environment "$ENVIRONMENT" --base "$PRESET" \
-    --out "$RUN_DIR/environment.yaml" | tail -n1)
+    --object-scale "$OBJECT_SCALE" --up "$OBJECT_UP" --out "$RUN_DIR/environment.yaml" | tail -n1)
 fi
 echo "[main] run folder: $RUN_DIR  (interactions: $INTERACTIONS, preset: $PRESET, seed: $SEED${INIT:+, init: $INIT})"
 # The arguments checked and the run folder claimed for this script's lifetime, before any

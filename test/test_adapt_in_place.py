@@ -2,6 +2,9 @@
 folder of objects and surfaces) as the only thing the arena shows."""
 from __future__ import annotations
 
+import os
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -73,3 +76,22 @@ def test_an_environment_folder_is_all_the_arena_shows(tmp_path):
         arena.set_background(None)
         arena.reset_scene(2)
         assert {arena.object_spec(k).name for k in arena.object_ids()} <= {"user:box0.obj", "user:box1.obj"}
+
+
+def test_the_pybullet_table_environment_loads_in_the_arena(tmp_path):
+    """The adaptation experiment's environment: its URDFs carry absolute mesh paths (the folder
+    holds no meshes) and the arena shows only them."""
+    from sbi_research.environments import OBJECT_SCALE, pybullet_table
+    from seg_by_interaction.environment import write_environment_preset
+    from seg_by_interaction.sim.arena import Arena
+    env = pybullet_table(tmp_path / "table", random_models=1)
+    urdfs = sorted(p.name for p in (env / "objects").iterdir())
+    assert all(name.endswith(".urdf") for name in urdfs) and len(urdfs) == 8
+    for path in (env / "objects").iterdir():
+        for mesh in re.findall(r'filename="([^"]+)"', path.read_text()):
+            assert mesh.startswith("/") and os.path.isfile(mesh), (path.name, mesh)
+    preset = write_environment_preset(env, tmp_path / "env.yaml", object_scale=OBJECT_SCALE)
+    cfg = load_config(str(preset), overrides={"arena.render_processes": 1})
+    with Arena(cfg, seed=0, split="train") as arena:
+        arena.reset_scene(3)
+        assert {arena.object_spec(k).name for k in arena.object_ids()} <= {f"user:{n}" for n in urdfs}

@@ -113,6 +113,12 @@ def cmd_rearrange(args) -> int:
     return 0
 
 
+def cmd_pybullet_table(args) -> int:
+    from sbi_research.environments import pybullet_table
+    print(pybullet_table(args.out, random_models=args.random_models))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = parser_with_config("python -m sbi_research", __doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command_name", required=True)
@@ -168,6 +174,14 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", metavar="METHOD",
                    help="method keys or kinds (ground_truth, learned, difference) to run")
     p.set_defaults(func=cmd_rearrange)
+
+    p = sub.add_parser("pybullet-table", help="an environment folder to adapt to (objects/ and "
+                       "surfaces/ the default arena never shows): then python -m seg_by_interaction "
+                       "environment OUT --object-scale 0.75")
+    p.add_argument("--out", required=True)
+    p.add_argument("--random-models", type=int, default=8,
+                   help="procedural objects from pybullet_data's random_urdfs besides the named models")
+    p.set_defaults(func=cmd_pybullet_table)
 
     return run(parser, argv)
 

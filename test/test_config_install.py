@@ -67,7 +67,7 @@ def test_preset_loads_from_a_catkin_install_space(tmp_path):
     pkg.mkdir(parents=True)
     (ws / "src" / "CMakeLists.txt").symlink_to("/usr/share/catkin/cmake/toplevel.cmake")
     for entry in ("CMakeLists.txt", "package.xml", "setup.py", "src", "csrc", "msg", "srv", "action",
-                  "nodes", "launch", "config"):
+                  "nodes", "launch", "config", "models"):
         (pkg / entry).symlink_to(REPO / entry)
     install = tmp_path / "install"
     ros_setup = next(Path("/opt/ros").glob("*/setup.bash"), None)

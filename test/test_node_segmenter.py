@@ -17,11 +17,19 @@ def _image(h=120, w=160):
 
 
 @pytest.fixture
-def segmenter_node(ros_node, launch):
-    """(Segment service proxy, the node's process: its log is the evidence of what it did)."""
+def segmenter_node(ros_node, launch, tmp_path):
+    """(Segment service proxy, the node's process: its log is the evidence of what it did).
+    It serves the preset's seeded untrained model, named as ~checkpoint: alone it would serve
+    the shipped one, whose masks these service tests must not depend on."""
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.perception.checkpoint import save_checkpoint
+    from seg_by_interaction.perception.inference import build_model
     from support.ros_testing import wait_for_service
+    cfg = load_config()
+    untrained = tmp_path / "untrained.pt"
+    save_checkpoint(untrained, build_model(cfg), model_cfg=cfg.model)
     proc = launch("rosrun", "seg_by_interaction", "segmenter", "__name:=segmenter",
-                  "__ns:=/segtest", name="segmenter")
+                  "__ns:=/segtest", f"_checkpoint:={untrained}", name="segmenter")
     wait_for_service("/segtest/segment", timeout=120)
     import rospy
     from seg_by_interaction.srv import Segment
@@ -208,3 +216,15 @@ def test_rosservice_call_with_an_image_file(segmenter, ros_master, tmp_path):
     bad = subprocess.run(["rosrun", "seg_by_interaction", "image_to_yaml", str(tmp_path / "nope.png")],
                          env=ros_master.env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "cannot read" in bad.stderr
+
+
+def test_alone_the_segmenter_serves_the_shipped_model(ros_node, launch):
+    """No ~checkpoint, no ~checkpoint_dir: models/default.pt, named in the ready line."""
+    from support.ros_testing import wait_for_service, wait_until
+    from seg_by_interaction.perception.shipped import shipped_model
+    proc = launch("rosrun", "seg_by_interaction", "segmenter", "__name:=segmenter",
+                  "__ns:=/segshipped", name="segmenter_shipped")
+    wait_for_service("/segshipped/segment", timeout=120)
+    wait_until(lambda: "segmenter ready" in proc.log(), 30, "the segmenter's ready line")
+    ready = next(line for line in proc.log().splitlines() if "segmenter ready" in line)
+    assert str(shipped_model()) in ready, ready

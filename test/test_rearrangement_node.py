@@ -39,11 +39,13 @@ def _client(ros_node, server):
     return client
 
 
-def _send(client, goal, timeout=120.0):
+def _send(client, goal, timeout=120.0, server=None):
     import rospy
     feedback = []
     client.send_goal(goal, feedback_cb=feedback.append)
-    assert client.wait_for_result(rospy.Duration(timeout))
+    if not client.wait_for_result(rospy.Duration(timeout)):   # the launch's log says why
+        pytest.fail(f"no result in {timeout} s (state {client.get_state()}, feedback {feedback}); "
+                    f"the launch's log ends:\n{server.log()[-4000:] if server else ''}")
     return client.get_state(), client.get_result(), feedback
 
 
@@ -68,7 +70,7 @@ def test_bad_goals_aborted_and_good_goal_served(ros_node, server):
         "camera": (frames.images[1], 9, "camera 9"),
     }
     for name, (image, camera, words) in bad.items():
-        state, result, _ = _send(client, RearrangeGoal(target=image, camera=camera))
+        state, result, _ = _send(client, RearrangeGoal(target=image, camera=camera), server=server)
         assert state == GoalStatus.ABORTED, name
         assert not result.success and result.interactions_used == 0, name
         assert words in result.message, (name, result.message)
@@ -85,7 +87,8 @@ def test_bad_goals_aborted_and_good_goal_served(ros_node, server):
     wait_until(lambda: pp_sub.get_num_connections() > 0, 60, "the pick_place result topic")
     target = np.roll(view, SHIFT, axis=1)
     state, result, feedback = _send(client, RearrangeGoal(target=rgb_to_msg(target), camera=1,
-                                                         max_interactions=1), timeout=300)
+                                                         max_interactions=1), timeout=300,
+                                    server=server)
     assert feedback and feedback[0].interactions == 0 and feedback[0].remaining > 0, feedback
     assert state == GoalStatus.ABORTED and not result.success, result.message
     assert result.interactions_used == 1, result.message
@@ -99,6 +102,6 @@ def test_bad_goals_aborted_and_good_goal_served(ros_node, server):
     pp_sub.unregister()
     assert len(placed) == 1 and placed[0].status.status == GoalStatus.SUCCEEDED
     # still serving after moving the arm
-    state, result, _ = _send(client, RearrangeGoal(target=Image(), camera=0))
+    state, result, _ = _send(client, RearrangeGoal(target=Image(), camera=0), server=server)
     assert state == GoalStatus.ABORTED and "empty" in result.message
     assert server.alive

@@ -181,3 +181,49 @@ def test_ema_decay_warms_up():
     avg = [torch.zeros(3)]
     ema_update(0.5)(avg, cur, 10 ** 6)      # late: the configured decay
     assert torch.allclose(avg[0], torch.full((3,), 0.5))
+
+
+def test_old_checkpoints_keep_only_the_served_weights(tmp_path):
+    """training.full_checkpoints: the newest N stay whole (resumable with the optimizer's
+    momentum); older ones are rewritten with the served weights alone, still verified and
+    still serving the same model, a third of the size."""
+    from seg_by_interaction.data.store import DatasetStore
+    from seg_by_interaction.training.online import OnlineTrainer, checkpoint_path
+    from support.synthetic import blob_scene
+    cfg = load_config(overrides={**SMALL, "training.update_every": 1, "training.steps_per_update": 1,
+                                 "training.pretrain_steps": 1, "training.batch_size": 2,
+                                 "training.full_checkpoints": 2})
+    assert cfg.training.ema.enabled       # the default: a file holds served + raw weights
+    rng = np.random.default_rng(0)
+    store = DatasetStore(tmp_path / "store", cfg)
+
+    def add(source, k):
+        image, masks = blob_scene(rng, 120, 160, num_objects=1, size_range=(30, 40))
+        ys, xs = np.nonzero(masks[0])
+        store.add_example(image, (xs.mean(), ys.mean()), masks[0], robot_id="r",
+                          interaction_id=f"{source}{k}", source=source)
+
+    add("passive", 0)
+    online = OnlineTrainer(cfg, tmp_path)
+    online.pretrain()
+    served = {}
+    for k in range(4):
+        add("interaction", k)
+        info = online.maybe_update()
+        served[info.version] = {n: t.clone() for n, t in online.trainer.served_model.state_dict().items()}
+    online.close()
+    store.close()
+    assert info.version == 5
+    payloads = {v: ck.read_checkpoint(checkpoint_path(tmp_path / "checkpoints", v)) for v in range(1, 6)}
+    for v, payload in payloads.items():
+        whole = v > 5 - 2
+        assert (payload["optimizer"] is not None) == whole, v
+        assert (payload["train_model"] is not None) == whole, v
+        assert payload["state"]["extra"]["version"] == v            # what replays and reports read
+    for v in (2, 3):   # slimmed, yet the same served weights load into the preset's model
+        model = build_model(cfg)
+        ck.load_checkpoint(checkpoint_path(tmp_path / "checkpoints", v), model, model_cfg=cfg.model)
+        assert all(torch.equal(model.state_dict()[n], t) for n, t in served[v].items())
+    size = {v: os.path.getsize(checkpoint_path(tmp_path / "checkpoints", v)) for v in (3, 4)}
+    assert size[3] < 0.6 * size[4]
+    assert not ck.slim_checkpoint(checkpoint_path(tmp_path / "checkpoints", 3))   # already slim

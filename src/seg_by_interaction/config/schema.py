@@ -487,6 +487,7 @@ class Training(Section):
     replay: Replay
     pretrain_steps: NonNegInt
     poll_hz: Positive
+    full_checkpoints: NonNegInt
 
 
 class Store(Section):

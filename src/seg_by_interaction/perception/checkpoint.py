@@ -39,6 +39,12 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
                "optimizer": None if optimizer is None else optimizer.state_dict(),
                "model_cfg": plain(model_cfg if model_cfg is not None else getattr(model, "cfg", {})),
                "state": dict(state or {})}
+    _write(path, payload)
+
+
+def _write(path: str | os.PathLike, payload: dict) -> None:
+    """Magic line, SHA-256 of the payload, the payload; atomically (a reader sees the old
+    file or the new one, never half of either)."""
     buf = io.BytesIO()
     torch.save(payload, buf)
     data = buf.getvalue()
@@ -80,6 +86,18 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         found = payload.get("version") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path}: checkpoint version {found}, expected {VERSION}")
     return payload
+
+
+def slim_checkpoint(path: str | os.PathLike) -> bool:
+    """Rewrite ``path`` with the served weights only (no optimizer state, no raw weights
+    beside a moving average): what segmenters and evaluation read, a third of the size.
+    Resuming from it restarts the optimizer's momentum. True when it shrank."""
+    payload = read_checkpoint(path)
+    if payload.get("optimizer") is None and payload.get("train_model") is None:
+        return False
+    payload["optimizer"] = payload["train_model"] = None
+    _write(path, payload)
+    return True
 
 
 def _architecture(model_cfg: dict) -> dict:

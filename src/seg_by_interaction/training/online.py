@@ -15,7 +15,7 @@ from typing import Callable, Generic, Optional, TypeVar
 
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.training import distributed
-from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint
+from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint, slim_checkpoint
 from seg_by_interaction.training.dataset import MixedSource
 from seg_by_interaction.training.trainer import Trainer, TrainingStopped
 
@@ -155,9 +155,24 @@ class OnlineTrainer:
             self.trainer.save(path, extra={
                 "examples_seen": self.examples_seen, "version": self.version,
                 "interactions_seen": self.store.count_interactions(sources=["interaction"])})
+            self._slim_old(self.version - int(self.tcfg.full_checkpoints))
         distributed.barrier()
         loss = metrics.get("mask_loss", float("nan"))
         return ModelUpdateInfo(self.version, str(path), self.examples_seen, float(loss), metrics)
+
+    def _slim_old(self, version: int) -> None:
+        """Keep only the served weights in checkpoint ``version`` (training.full_checkpoints
+        newer ones stay whole): a night's run would otherwise fill the disk with optimizer
+        states nobody resumes from. A failure here costs disk space, never a model."""
+        if int(self.tcfg.full_checkpoints) <= 0 or version < 1:
+            return
+        path = checkpoint_path(self.ckpt_dir, version)
+        if not path.is_file():
+            return
+        try:
+            slim_checkpoint(path)
+        except (CheckpointError, OSError) as exc:
+            logging.getLogger(__name__).warning("could not slim checkpoint %s: %s", path, exc)
 
     def pretrain(self) -> Optional[ModelUpdateInfo]:
         """Paper 4.3: before interacting, train on passively observed motion masks."""

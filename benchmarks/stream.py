@@ -38,9 +38,13 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--max-pixels", type=int, default=None, help="stream.max_pixels (default: the preset's)")
     args = ap.parse_args()
     seconds = 8.0 if args.quick else args.seconds
-    cfg = load_config(overrides={"torch_threads": 1, "inference.workers": 1})
+    overrides = {"torch_threads": 1, "inference.workers": 1}
+    if args.max_pixels:
+        overrides["stream.max_pixels"] = args.max_pixels
+    cfg = load_config(overrides=overrides)
     apply_runtime(cfg)
     seg = load_segmenter(str(shipped_model()), cfg)
     from seg_by_interaction.ros.conversions import rgb_to_msg
@@ -81,6 +85,7 @@ def main() -> int:
     print(f"frames_dropped_stale: {node.dropped}")
     print(f"camera_hz: {args.hz:.2f}")
     print(f"frame: {args.width}x{args.height}")
+    print(f"max_pixels: {cfg.stream.max_pixels}")
     if seg_times:
         print(f"segment_s_p50: {np.percentile(seg_times, 50):.3f}")
     if latencies:

@@ -11,7 +11,7 @@ with ~compressed, ``image/compressed``, sensor_msgs/CompressedImage) and publish
 
 Stale frames are dropped, never queued: the node keeps only the newest frame and segments it
 when the previous one is done (at most ~rate Hz; 0 = as fast as it can). A frame larger than
-~max_pixels (stream.max_pixels: the arena's 430x350) is segmented downscaled and its labels
+~max_pixels (stream.max_pixels: 320x240) is segmented downscaled and its labels
 scaled back to the input's size, so one core keeps up with a ~2 Hz camera and a huge frame
 costs one bounded pass. ~max_hypotheses and ~min_score (stream section) are read for every
 frame (``rosparam set`` changes them live). The model is

@@ -3,7 +3,7 @@
 # under ROS -- every node, one launch file -- then evaluation on held-out scenes and a
 # Markdown report with plots.
 #
-#   scripts/run_loop.sh [INTERACTIONS]        (default 500; ~20 min on 2 cores)
+#   scripts/run_loop.sh [INTERACTIONS]        (default 500; 20-35 min on 2 cores)
 #
 # Environment: RUN_DIR (default results/loop; an existing run is continued, so a longer
 # budget is one argument away), PRESET (default), SEED (0), EVAL_PER_BACKGROUND (5).

@@ -69,17 +69,14 @@ def test_online_trainer_pretrains_updates_on_schedule_and_resumes(tmp_path):
     import numpy as np
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.training.online import OnlineTrainer
-    from support.synthetic import blob_scene
+    from support.synthetic import add_blob_example
     cfg = load_config(overrides={"training.update_every": 4, "training.steps_per_update": 1,
                                  "training.pretrain_steps": 1, "training.batch_size": 2})
     rng = np.random.default_rng(0)
     store = DatasetStore(tmp_path / "store", cfg)
 
     def add(source, k):
-        image, masks = blob_scene(rng, 120, 160, num_objects=1, size_range=(30, 40))
-        ys, xs = np.nonzero(masks[0])
-        store.add_example(image, (xs.mean(), ys.mean()), masks[0], robot_id="r",
-                          interaction_id=f"{source}{k}", source=source)
+        add_blob_example(store, rng, source, k)
 
     for k in range(3):
         add("passive", k)

@@ -189,7 +189,7 @@ def test_old_checkpoints_keep_only_the_served_weights(tmp_path):
     still serving the same model, a third of the size."""
     from seg_by_interaction.data.store import DatasetStore
     from seg_by_interaction.training.online import OnlineTrainer, checkpoint_path
-    from support.synthetic import blob_scene
+    from support.synthetic import add_blob_example
     cfg = load_config(overrides={**SMALL, "training.update_every": 1, "training.steps_per_update": 1,
                                  "training.pretrain_steps": 1, "training.batch_size": 2,
                                  "training.full_checkpoints": 2})
@@ -198,10 +198,7 @@ def test_old_checkpoints_keep_only_the_served_weights(tmp_path):
     store = DatasetStore(tmp_path / "store", cfg)
 
     def add(source, k):
-        image, masks = blob_scene(rng, 120, 160, num_objects=1, size_range=(30, 40))
-        ys, xs = np.nonzero(masks[0])
-        store.add_example(image, (xs.mean(), ys.mean()), masks[0], robot_id="r",
-                          interaction_id=f"{source}{k}", source=source)
+        add_blob_example(store, rng, source, k)
 
     add("passive", 0)
     online = OnlineTrainer(cfg, tmp_path)

@@ -78,3 +78,12 @@ def blob_examples(rng: np.random.Generator, num_images: int, noise: float = 0.0,
             examples.append(Example(image=image, pick_px=(float(xs[i]), float(ys[i])),
                                     mask=None, source=source))
     return examples
+
+
+def add_blob_example(store, rng: np.random.Generator, source: str, k: int) -> None:
+    """One 120x160 single-object example into a DatasetStore, picked at the object's centre
+    (interaction id ``f"{source}{k}"``): the smallest store an online trainer can learn from."""
+    image, masks = blob_scene(rng, 120, 160, num_objects=1, size_range=(30, 40))
+    ys, xs = np.nonzero(masks[0])
+    store.add_example(image, (xs.mean(), ys.mean()), masks[0], robot_id="r",
+                      interaction_id=f"{source}{k}", source=source)

@@ -1,6 +1,7 @@
 """Whole-frame inference latency per 350x430 frame, for each preset, on this machine, the
 object sizes its pyramid covers, and what a 1280x720 frame costs; the pyramid before
-wave 3 (32-91 px, 0.25 octave apart) in the same run as a ratio.
+wave 3 (32-91 px, 0.25 octave apart) and the model with its BatchNorms unfolded
+(inference.fold_batchnorm off) in the same run as ratios.
 
 The model is briefly trained on blob scenes first so that the mask head, pasting
 and NMS do their real amount of work (an untrained model yields almost no masks).
@@ -10,6 +11,7 @@ Usage: .venv/bin/python benchmarks/inference.py [--quick]
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 import numpy as np
@@ -20,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))   # test/support
 
 from seg_by_interaction.config import load_config
+from seg_by_interaction.perception.fold import fold_batchnorm
 from seg_by_interaction.perception.inference import Segmenter
 from seg_by_interaction.perception.windows import object_size_range, pyramid_scales
 from seg_by_interaction.training.dataset import InMemorySource
@@ -38,7 +41,10 @@ def latency(preset: str, frames: int, train_steps: int, threads: int, hw=None, o
     trainer = Trainer(cfg, source=InMemorySource(blob_examples(rng, 4, height=h, width=w)))
     if train_steps:
         trainer.train_steps(train_steps, progress=False)
-    seg = Segmenter(trainer.model, cfg)
+    model = trainer.model.eval()
+    if cfg.inference.fold_batchnorm:   # as load_segmenter does for a checkpoint
+        model = fold_batchnorm(copy.deepcopy(model))
+    seg = Segmenter(model, cfg)
     images = [blob_scene(rng, h, w, num_objects=6)[0] for _ in range(frames)]
     seg.segment(images[0])  # warm-up
     times, counts = [], []
@@ -80,6 +86,10 @@ def main():
     print(f"old_pyramid_object_px_range: {lo:.0f}-{hi:.0f}")
     print(f"old_pyramid_p50_s: {old_p50:.3f}")
     print(f"default_over_old_pyramid_p50: {results['default'] / old_p50:.2f}")
+    cfg, unfolded_p50, _, _ = latency("default", frames, 20 if args.quick else 60, args.threads,
+                                      overrides={"inference.fold_batchnorm": False})
+    print(f"batchnorm_unfolded_p50_s: {unfolded_p50:.3f}")
+    print(f"folded_over_unfolded_p50: {results['default'] / unfolded_p50:.2f}")
     big = (720, 1280)
     cfg, big_p50, _, _ = latency("default", 2 if args.quick else 4, 20 if args.quick else 60,
                                  args.threads, hw=big)

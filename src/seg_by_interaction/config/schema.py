@@ -414,6 +414,7 @@ class Inference(Section):
     max_hypotheses: Count
     workers: Count
     channels_last: bool
+    fold_batchnorm: bool
     max_image_pixels: Count
     refine: Refine
 
@@ -488,6 +489,13 @@ class Training(Section):
     pretrain_steps: NonNegInt
     poll_hz: Positive
     full_checkpoints: NonNegInt
+
+
+class Adapt(Section):
+    """What changes when a run starts from a model (init:=FILE) instead of a bootstrap."""
+    lr: Positive                     # learning rate throughout, instead of training.lr_steps
+    explore_fraction: Unit           # share of interactions trying a proposal the model misses
+    explore_max_overlap: Unit        # IoU with a hypothesis above which a proposal is not missed
 
 
 class Store(Section):
@@ -629,6 +637,7 @@ class Config(Section):
     stream: Stream
     rsl: Rsl
     training: Training
+    adapt: Adapt
     store: Store
     ros: Ros
     loop: Loop

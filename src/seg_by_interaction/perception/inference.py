@@ -205,4 +205,7 @@ def load_segmenter(checkpoint_path: str | os.PathLike | None, cfg: dict,
     model = build_model(cfg)
     if checkpoint_path is not None:
         load_checkpoint(checkpoint_path, model, model_cfg=cfg.model)
+    if cfg.inference.fold_batchnorm:        # this segmenter owns the model: fold it
+        from seg_by_interaction.perception.fold import fold_batchnorm
+        model = fold_batchnorm(model)
     return Segmenter(model, cfg, device=device)

@@ -55,7 +55,9 @@ if [ -n "$ENVIRONMENT" ]; then          # held-out scenes of the user's table: n
 fi
 
 if [ -n "$INIT" ]; then
-  echo "[main] 2/4 starting from a model (no passive bootstrap): $INIT is the run's model v1"
+  echo "[main] 2/4 starting from a model: $INIT is the run's model v1 (no pre-training); the"
+  echo "       standard arena's passive bootstrap is collected as a rehearsal set (training.replay.passive)"
+  "$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED"
 else
   echo "[main] 2/4 passive bootstrap: masks from watching random pushes, pre-training v1 (paper 4.3)"
   "$PY" -m seg_by_interaction --preset "$PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED" \

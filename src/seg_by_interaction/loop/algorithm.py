@@ -10,7 +10,7 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 import numpy as np
 
@@ -98,7 +98,8 @@ class InteractionLoop:
     """Runs interactions one at a time; keeps counters for resets and backgrounds."""
 
     def __init__(self, cfg: dict, steps: LoopSteps, workspace, seed: int = 0,
-                 start_id: int = 0):
+                 start_id: int = 0, explore_fraction: float = 0.0,
+                 missed: Optional[Callable[[np.ndarray, list], list]] = None):
         lc = cfg.loop
         self.steps = steps
         self.workspace = tuple(float(v) for v in workspace)
@@ -115,6 +116,14 @@ class InteractionLoop:
         self.reset_every = int(cfg.arena.reset_every)
         self.background_every = int(cfg.arena.background_every)
         self.num_cameras = int(cfg.arena.num_cameras)
+        # adapting (a run started from a model): sometimes try what the model misses
+        self.explore_fraction = float(explore_fraction)
+        if not 0.0 <= self.explore_fraction <= 1.0:
+            raise ValueError(f"explore_fraction must be in [0, 1], got {explore_fraction}")
+        if self.explore_fraction > 0 and missed is None:
+            from seg_by_interaction.loop.exploration import MissedProposals
+            missed = MissedProposals(cfg)
+        self.missed = missed
 
     def _random_pose(self, margin: float) -> Pose2D:
         xmin, xmax, ymin, ymax = self.workspace
@@ -145,8 +154,21 @@ class InteractionLoop:
         with timer("segment"):
             hyps, version = self.steps.segment(before, camera)
         hypothesis, index, grasp = None, -1, None
+        explored = False
+        if self.explore_fraction > 0 and self.rng.random() < self.explore_fraction:
+            with timer("explore"):
+                missed = self.missed(before.images[camera], hyps)
+                for k in self.rng.permutation(len(missed)):     # one at random, as line 5
+                    proposal = missed[int(k)]
+                    try:
+                        candidate = self.steps.plan_grasp(proposal, before, camera)
+                    except ValueError:
+                        continue
+                    if self._in_workspace(candidate.pose):
+                        hypothesis, grasp, explored = proposal, candidate, True
+                        break
         # Line 5: one hypothesis at random (loop.choice); skip ones the arm cannot reach.
-        for idx in hypothesis_order(hyps, self.rng, self.choice):
+        for idx in ([] if explored else hypothesis_order(hyps, self.rng, self.choice)):
             try:
                 with timer("plan_grasp"):
                     candidate = self.steps.plan_grasp(hyps[idx], before, camera)
@@ -172,7 +194,8 @@ class InteractionLoop:
             interaction_id=iid, camera=camera, model_version=version, before=before,
             held=held, after=after, hypothesis=hypothesis, hypothesis_index=index,
             num_hypotheses=len(hyps), grasp=grasp, pick=pick, place=place, outcome=outcome,
-            seconds=time.monotonic() - t0, meta={"step_seconds": timer.seconds})
+            seconds=time.monotonic() - t0, meta={"step_seconds": timer.seconds,
+                                                  "explored": explored})
         done = iid + 1
         sweep = self.reset_every > 0 and done % self.reset_every == 0
         new_bg = self.background_every > 0 and done % self.background_every == 0

@@ -189,7 +189,8 @@ class RosLoopSteps:
         if isinstance(record.hypothesis, HypothesisFromMsg):
             msg.hypothesis = record.hypothesis.msg
         elif record.hypothesis is not None:
-            msg.hypothesis = hypothesis_to_msg(record.hypothesis, record.hypothesis_index,
+            # an explored proposal (not the segmenter's) has index -1; ids are unsigned
+            msg.hypothesis = hypothesis_to_msg(record.hypothesis, max(record.hypothesis_index, 0),
                                                camera=record.camera)
         if isinstance(record.grasp, GraspFromMsg):
             msg.grasp = record.grasp.msg

@@ -4,8 +4,8 @@ a trained network to the table it stands at.
 ``install_initial_model`` checks the file against the run's model section (a checkpoint of
 another preset or network is refused, saying which settings differ) and, when the run has no
 model yet, writes it as the run's model v1: a checkpoint the trainer resumes from (the
-weights, served and raw; a fresh optimizer; the learning-rate schedule continued from the
-step the file records) and the segmenters serve from the first interaction. A run that
+weights, served and raw; a fresh optimizer; the step count the file records, trained on at
+``adapt.lr`` instead of the schedule) and the segmenters serve from the first interaction. A run that
 already has models is left as it is (a restart resumes, it does not start over).
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ def install_initial_model(cfg, data_dir: str | Path, path: str | Path) -> Option
         trainer.ema.n_averaged.fill_(1)
     state = payload.get("state", {})
     trainer.step = int(state.get("step", state.get("extra", {}).get("step", 0)))
+    trainer.lr_override = float(cfg.adapt.lr)
     folder = Path(data_dir) / "checkpoints"
     if list_checkpoints(folder):
         return None
@@ -40,3 +41,16 @@ def install_initial_model(cfg, data_dir: str | Path, path: str | Path) -> Option
     trainer.save(out, extra={"version": 1, "examples_seen": 0, "interactions_seen": 0,
                              "init_from": str(path.resolve())})
     return out
+
+
+def started_from_model(data_dir: str | Path) -> bool:
+    """Whether the run in ``data_dir`` started from a model (its v1 was installed from a
+    file) rather than from a passive bootstrap: such a run adapts (the ``adapt`` section)."""
+    v1 = checkpoint_path(Path(data_dir) / "checkpoints", 1)
+    if not v1.is_file():
+        return False
+    try:
+        extra = read_checkpoint(v1).get("state", {}).get("extra", {})
+    except CheckpointError:
+        return False
+    return bool(extra.get("init_from"))

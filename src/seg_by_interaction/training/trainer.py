@@ -89,6 +89,8 @@ class Trainer:
             momentum=float(self.tcfg.momentum),
             weight_decay=float(self.tcfg.weight_decay))
         self.step = 0
+        # a run started from a model trains at one rate (adapt.lr), not along the schedule
+        self.lr_override: float | None = None
         self.metrics_path = metrics_path
         self.log: list[dict] = []
         self.should_stop: Callable[[], bool] = lambda: False   # checked between steps
@@ -184,7 +186,7 @@ class Trainer:
             if self.should_stop():
                 bar.close()
                 raise TrainingStopped(f"stopped after {i} of {n} steps")
-            lr = learning_rate(t["lr_steps"], self.step)
+            lr = self.learning_rate(self.step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             heads = (("mask",) if self.step % 2 == 0 else ("score",)) \
@@ -220,8 +222,14 @@ class Trainer:
                 self._log(self._summary(sums, examples, t0, skipped_mask, lr))
         self.net.eval()
         summary = self._summary(sums, examples, t0, skipped_mask,
-                                learning_rate(t["lr_steps"], max(self.step - 1, 0)))
+                                self.learning_rate(max(self.step - 1, 0)))
         return summary
+
+    def learning_rate(self, step: int) -> float:
+        """The rate of optimiser step ``step``: ``lr_override`` when set, else the schedule."""
+        if self.lr_override is not None:
+            return float(self.lr_override)
+        return learning_rate(self.tcfg.lr_steps, step)
 
     def _summary(self, sums, examples, t0, skipped_mask, lr):
         out = {k: (float(np.mean(v)) if v else float("nan")) for k, v in sums.items()}
@@ -239,8 +247,11 @@ class Trainer:
     def _state(self) -> dict:
         # training draws only from the seeded numpy generator; torch's global generator is
         # seeded at random per process and would make two runs' checkpoints differ
-        return {"step": self.step, "mode": self.mode,
-                "numpy_rng": self.rng.bit_generator.state}
+        state = {"step": self.step, "mode": self.mode,
+                 "numpy_rng": self.rng.bit_generator.state}
+        if self.lr_override is not None:
+            state["lr_override"] = float(self.lr_override)
+        return state
 
     def save(self, path: str | os.PathLike, extra: dict | None = None) -> None:
         """Atomically write everything needed to resume; ``extra`` (JSON-able) rides along
@@ -274,4 +285,6 @@ class Trainer:
             trainer.ema.n_averaged.fill_(max(int(state["step"]), 1))
         trainer.step = int(state["step"])
         trainer.rng.bit_generator.state = state["numpy_rng"]
+        if state.get("lr_override") is not None:
+            trainer.lr_override = float(state["lr_override"])
         return trainer

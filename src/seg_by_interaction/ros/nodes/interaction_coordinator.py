@@ -20,6 +20,7 @@ from seg_by_interaction.loop.algorithm import InteractionLoop, InteractionRecord
 from seg_by_interaction.loop.counter import InteractionCounter
 from seg_by_interaction.loop.outbox import Outbox
 from seg_by_interaction.loop.runner import LoopRunner
+from seg_by_interaction.training.initial_model import started_from_model
 
 
 class CoordinatorNode:
@@ -37,9 +38,12 @@ class CoordinatorNode:
         self.outbox = Outbox(lc.resend_after, directory=self.data_dir / "outbox" / robot_id,
                              encode=encode, decode=decode)
         self.restored = self.outbox.restore(time.monotonic())
+        # a run started from a model adapts: it also tries what the model misses
+        self.adapting = started_from_model(self.data_dir)
         self.loop = InteractionLoop(cfg, steps, workspace=workspace,
                                     seed=(cfg.seed if seed is None else seed) + counter.next_id,
-                                    start_id=counter.next_id)
+                                    start_id=counter.next_id,
+                                    explore_fraction=cfg.adapt.explore_fraction if self.adapting else 0.0)
         min_free = cfg.ros.record.min_free_mb
         self.runner = LoopRunner(
             self.loop, counter, self.outbox, to_message, publish, self.budget, lc.retry_after,
@@ -55,7 +59,9 @@ class CoordinatorNode:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in record.meta.get("step_seconds", {}).items())
         return (f"[{self.robot_id}] interaction {record.interaction_id} ({self.loop.next_id}/"
                 f"{self.budget or 'inf'}): camera {record.camera}, {record.num_hypotheses} hypotheses, "
-                f"model v{record.model_version}, in gripper {record.outcome.object_in_gripper}, "
+                f"model v{record.model_version}"
+                f"{', a proposal the model missed' if record.meta.get('explored') else ''}, "
+                f"in gripper {record.outcome.object_in_gripper}, "
                 f"{record.seconds:.1f} s ({steps})")
 
     def run(self, stop: Callable[[], bool], report: Callable[[str], None]) -> None:

@@ -14,11 +14,12 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from seg_by_interaction.evaluation.bottom_up import BottomUpSegmenter
+from seg_by_interaction.evaluation.metrics import encode_masks
 from seg_by_interaction.types import Hypothesis
 
 
 def _rles(hyps: Sequence[Hypothesis]) -> list:
-    return [mask_utils.encode(np.asfortranarray(np.asarray(h.mask, dtype=np.uint8))) for h in hyps]
+    return encode_masks(np.stack([np.asarray(h.mask, dtype=bool) for h in hyps]))
 
 
 class MissedProposals:

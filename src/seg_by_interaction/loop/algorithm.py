@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol
 
@@ -135,6 +135,20 @@ class InteractionLoop:
         xmin, xmax, ymin, ymax = self.workspace
         return xmin <= pose.x <= xmax and ymin <= pose.y <= ymax
 
+    def _first_reachable(self, candidates, order, before: Frames, camera: int, timer=None):
+        """(index, hypothesis, grasp) of the first candidate in ``order`` with a grasp the arm
+        can reach, or None; each planning call timed as "plan_grasp" when ``timer`` is given."""
+        for idx in order:
+            try:
+                with (timer("plan_grasp") if timer is not None else nullcontext()):
+                    candidate = self.steps.plan_grasp(candidates[idx], before, camera)
+            except ValueError as exc:
+                log.debug("hypothesis %d has no grasp: %s", idx, exc)
+                continue
+            if self._in_workspace(candidate.pose):
+                return int(idx), candidates[idx], candidate
+        return None
+
     def _choose_camera(self) -> int:
         if self.camera_choice == "random":
             return int(self.rng.integers(self.num_cameras))
@@ -155,29 +169,20 @@ class InteractionLoop:
             hyps, version = self.steps.segment(before, camera)
         hypothesis, index, grasp = None, -1, None
         explored = False
+        found = None
         if self.explore_fraction > 0 and self.rng.random() < self.explore_fraction:
             with timer("explore"):
                 missed = self.missed(before.images[camera], hyps)
-                for k in self.rng.permutation(len(missed)):     # one at random, as line 5
-                    proposal = missed[int(k)]
-                    try:
-                        candidate = self.steps.plan_grasp(proposal, before, camera)
-                    except ValueError:
-                        continue
-                    if self._in_workspace(candidate.pose):
-                        hypothesis, grasp, explored = proposal, candidate, True
-                        break
+                found = self._first_reachable(missed, self.rng.permutation(len(missed)),
+                                              before, camera)      # one at random, as line 5
+            if found is not None:
+                hypothesis, grasp, explored = found[1], found[2], True
         # Line 5: one hypothesis at random (loop.choice); skip ones the arm cannot reach.
-        for idx in ([] if explored else hypothesis_order(hyps, self.rng, self.choice)):
-            try:
-                with timer("plan_grasp"):
-                    candidate = self.steps.plan_grasp(hyps[idx], before, camera)
-            except ValueError as exc:
-                log.debug("hypothesis %d has no grasp: %s", idx, exc)
-                continue
-            if self._in_workspace(candidate.pose):
-                hypothesis, index, grasp = hyps[idx], int(idx), candidate
-                break
+        if not explored:
+            found = self._first_reachable(hyps, hypothesis_order(hyps, self.rng, self.choice),
+                                          before, camera, timer=timer)
+            if found is not None:
+                index, hypothesis, grasp = found
         if grasp is not None:
             pick = grasp.pose
         elif self.explore_when_empty:

@@ -42,17 +42,24 @@ echo "[main] run folder: $RUN_DIR  (interactions: $INTERACTIONS, preset: $PRESET
 "$PY" -m seg_by_interaction.ros.preflight --preset "$PRESET" --data-dir "$RUN_DIR" \
   --interactions "$INTERACTIONS" --lock --owner-pid $$ --init "$INIT" >/dev/null
 
-echo "[main] 1/4 held-out test scenes and the out-of-arena set (rendered once, then reused)"
-EVAL_JSON=$("$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set \
-  --out "$ROOT/results/eval_sets" --split test --per-background "$EVAL_PER_BACKGROUND" | tail -n1)
-OOA_JSON=$("$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set \
-  --out "$ROOT/results/eval_sets" --out-of-arena | tail -n1)
-ENV_ARGS=()
-if [ -n "$ENVIRONMENT" ]; then          # held-out scenes of the user's table: new placements and views
-  ENV_JSON=$("$PY" -m seg_by_interaction --preset "$PRESET" eval-set --out "$RUN_DIR/eval_sets" \
-    --split train --objects train --seed 777 --per-background "$EVAL_PER_BACKGROUND" | tail -n1)
-  ENV_ARGS=(--env-json "$ENV_JSON")
-fi
+# Steps 1 and 2 side by side: rendering the held-out sets and collecting the bootstrap are
+# one core's work each (a fresh clone renders the sets once; later runs reuse them).
+echo "[main] 1/4 held-out test scenes and the out-of-arena set (rendered once, then reused), beside step 2"
+mkdir -p "$RUN_DIR"
+SETS_LOG="$RUN_DIR/eval_sets.log"
+STARTED=$(date +%s)
+(
+  "$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set --out "$ROOT/results/eval_sets" \
+    --split test --per-background "$EVAL_PER_BACKGROUND" | tail -n1 > "$RUN_DIR/.eval_json"
+  "$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set --out "$ROOT/results/eval_sets" \
+    --out-of-arena | tail -n1 > "$RUN_DIR/.ooa_json"
+  if [ -n "$ENVIRONMENT" ]; then        # held-out scenes of the user's table: new placements and views
+    "$PY" -m seg_by_interaction --preset "$PRESET" eval-set --out "$RUN_DIR/eval_sets" \
+      --split train --objects train --seed 777 --per-background "$EVAL_PER_BACKGROUND" | tail -n1 > "$RUN_DIR/.env_json"
+  fi
+) > "$SETS_LOG" 2>&1 &
+SETS_PID=$!
+trap 'kill "$SETS_PID" 2>/dev/null || true' EXIT
 
 if [ -n "$INIT" ]; then
   echo "[main] 2/4 starting from a model: $INIT is the run's model v1 (no pre-training); the"
@@ -60,9 +67,26 @@ if [ -n "$INIT" ]; then
   "$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED"
 else
   echo "[main] 2/4 passive bootstrap: masks from watching random pushes, pre-training v1 (paper 4.3)"
+  "$PY" -m seg_by_interaction --preset "$PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED"
+fi
+if ! wait "$SETS_PID"; then
+  echo "[main] rendering the held-out sets failed ($SETS_LOG):" >&2
+  tail -n 20 "$SETS_LOG" >&2
+  exit 1
+fi
+trap - EXIT
+EVAL_JSON=$(cat "$RUN_DIR/.eval_json")
+OOA_JSON=$(cat "$RUN_DIR/.ooa_json")
+ENV_ARGS=()
+if [ -n "$ENVIRONMENT" ]; then
+  ENV_ARGS=(--env-json "$(cat "$RUN_DIR/.env_json")")
+fi
+SETS_READY=$(date +%s)
+if [ -z "$INIT" ]; then                 # the examples are in the store: this pre-trains only
   "$PY" -m seg_by_interaction --preset "$PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED" \
     --pretrain
 fi
+PRETRAINED=$(date +%s)
 
 echo "[main] 3/4 the interaction loop under ROS (roslaunch seg_by_interaction interaction_loop.launch)"
 PORT=$("$PY" -c 'from seg_by_interaction.processes import free_port; print(free_port())')
@@ -77,5 +101,7 @@ echo "[main] 4/4 evaluation and report"
 "$PY" -m seg_by_interaction --preset "$PRESET" report --data-dir "$RUN_DIR" \
   --eval-json "$EVAL_JSON" --ooa-json "$OOA_JSON" "${ENV_ARGS[@]}" --out "$RUN_DIR/report" --seed "$SEED" \
   --loop-seconds "$LOOP_SECONDS" \
+  --stage-seconds "held-out sets + passive bootstrap (side by side)=$(( SETS_READY - STARTED ))" \
+  --stage-seconds "pre-training v1=$(( PRETRAINED - SETS_READY ))" \
   --command "${INIT:+INIT=$INIT }${ENVIRONMENT:+ENVIRONMENT=$ENVIRONMENT }scripts/run_loop.sh $INTERACTIONS"
 echo "[main] done: $RUN_DIR/report/report.md"

@@ -111,9 +111,17 @@ def test_loop_report_from_a_run_folder(tmp_path):
     eval_json = ensure_eval_set(tmp_path / "eval", cfg, "test", seed=0, num_backgrounds=1,
                                 images_per_background=2)
     report = run_report(tmp_path / "run", eval_json, cfg, tmp_path / "report", progress=False,
-                         command="pytest")
+                         command="pytest", wall_clock={"pre-training v1": 100.0,
+                                                       "interaction loop": 200.0})
     results = json.loads((tmp_path / "report" / "results.json").read_text())
     for row in ("bottom_up", "bottom_up_tuned", "self_sup_rsl", "self_sup_rsl_no_refine"):
         assert results["table"][row]["runs"], row
-    assert results["ap_vs_interactions"]["self_sup_rsl"][0]["interactions"] == 0
+    curve = results["ap_vs_interactions"]["self_sup_rsl"]
+    assert curve[0]["interactions"] == 0
+    assert curve[0]["version"] == 1       # model v1 starts the curve (no random-weights row)
+    assert [p["version"] for p in curve] == sorted(p["version"] for p in curve)
+    clock = results["meta"]["wall_clock_s"]
+    assert list(clock)[:2] == ["pre-training v1", "interaction loop"] and clock["evaluation"] > 0
+    total = sum(clock.values())
+    assert f"| **total** | {total:.1f} |" in report.read_text()   # every step, not the loop alone
     assert "masks not snapped to superpixels" in report.read_text()

@@ -21,3 +21,17 @@ def test_a_missing_evaluation_set_is_refused_before_any_report_folder_is_made(tm
         run_report(tmp_path, tmp_path / "nope" / "annotations.json", load_config(), out,
                     progress=False)
     assert not out.exists()
+
+
+def test_stage_seconds_name_a_step_and_its_seconds():
+    """scripts/run_loop.sh hands the report the steps timed before the loop; a wrong one is
+    refused by the argument parser, naming what was expected."""
+    import argparse
+
+    import pytest
+    from seg_by_interaction.__main__ import stage_seconds
+    assert stage_seconds("pre-training v1=180") == ("pre-training v1", 180.0)
+    assert stage_seconds("sets = bootstrap=12.5") == ("sets = bootstrap", 12.5)   # the last '=' splits
+    for bad in ("180", "=180", "x=", "x=fast", "x=-1", "x=nan", "x=inf"):
+        with pytest.raises(argparse.ArgumentTypeError, match="NAME=SECONDS"):
+            stage_seconds(bad)

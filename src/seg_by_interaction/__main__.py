@@ -13,6 +13,8 @@ Research commands (the study, ablations, replays) are ``python -m sbi_research``
 """
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -64,12 +66,27 @@ def cmd_bootstrap(args) -> int:
     return 0
 
 
+def stage_seconds(text: str) -> tuple[str, float]:
+    """``NAME=SECONDS`` of --stage-seconds: a step of the job timed outside the report."""
+    name, sep, value = text.rpartition("=")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not sep or not name.strip() or not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=SECONDS, seconds >= 0")
+    return name.strip(), seconds
+
+
 def cmd_report(args) -> int:
     from seg_by_interaction.evaluation.run_report import run_report
     cfg = _cfg(args)
+    clock = dict(args.stage_seconds or [])
+    if args.loop_seconds:
+        clock["interaction loop"] = args.loop_seconds
     print(run_report(args.data_dir, args.eval_json, cfg, args.out, seed=args.seed,
                      checkpoints=args.checkpoints, command=args.command or "",
-                     wall_clock={"interaction loop": args.loop_seconds} if args.loop_seconds else None,
+                     wall_clock=clock or None,
                      ooa_json=args.ooa_json, env_json=args.env_json))
     return 0
 
@@ -146,6 +163,9 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoints", type=int, default=5, help="checkpoints along the run to evaluate")
     p.add_argument("--command", dest="command", default="", help="the command that produced the run (for the report)")
     p.add_argument("--loop-seconds", type=float, default=None)
+    p.add_argument("--stage-seconds", type=stage_seconds, action="append", metavar="NAME=SECONDS",
+                   help="a step before the loop and its seconds, for the report's wall clock "
+                        "(repeatable, in order)")
     p.add_argument("--env-json", default=None,
                    help="held-out scenes of the environment the run adapted to (eval-set under its preset)")
     p.add_argument("--ooa-json", default=None,

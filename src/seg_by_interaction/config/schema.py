@@ -594,6 +594,7 @@ class OutOfArena(Section):
 
 class Report(Section):
     jobs: Count
+    untrained_model: bool
     qualitative_rows: Count
     qualitative_top_k: Count
     qualitative_min_score: Unit

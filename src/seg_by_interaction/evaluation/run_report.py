@@ -17,8 +17,8 @@ from seg_by_interaction.evaluation.eval_set import EvalSet
 from seg_by_interaction.evaluation.metrics import decode_masks
 from seg_by_interaction.evaluation.report import (curve_entry, qualitative_example,
                                                   run_entry, save_results, write_report)
-from seg_by_interaction.evaluation.checkpoints import (add_bottom_up_rows, checkpoint_progress,
-                                                       evaluate_checkpoints)
+from seg_by_interaction.evaluation.checkpoints import (EvalTask, bottom_up_tasks, checkpoint_progress,
+                                                       evaluate_tasks, put_bottom_up_rows)
 from seg_by_interaction.evaluation.sets import size_counts
 from seg_by_interaction.training.online import list_checkpoints
 
@@ -75,62 +75,63 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         results["meta"]["interactions_per_min"] = rate[2]
     bins = rcfg.size_bins
     results["size_counts"] = size_counts(eval_set, bins)
-    evaluations = add_bottom_up_rows(results, cfg, eval_set, thresholds, progress)
     for key, (js, extra) in extra_sets.items():
-        part = {"eval_set": f"{js} ({len(extra)} images)", "table": {},
-                "ap_vs_interactions": {}, "size_counts": size_counts(extra, bins)}
-        add_bottom_up_rows(part, cfg, extra, thresholds, progress,
-                           tuned_area_fraction=rcfg.out_of_arena.bottom_up_max_area_fraction)
-        part.pop("pr_curves", None)
-        results[key] = part
+        results[key] = {"eval_set": f"{js} ({len(extra)} images)", "table": {},
+                        "ap_vs_interactions": {}, "size_counts": size_counts(extra, bins)}
     found = list_checkpoints(data_dir / "checkpoints")
     chosen = pick_checkpoints(found, checkpoints)
-    curve, recall_points = [], []
     raw = with_overrides(cfg, {"inference.refine.enabled": False})   # the network's own mask edges
     refine_ablation = bool(chosen) and bool(cfg.inference.refine.enabled)
-    tasks = [(None, cfg, str(eval_json), "untrained model")]
-    tasks += [(str(path), cfg, str(eval_json), f"model v{version}") for version, path in chosen]
+    # One pool for everything (models first: they take longest): (where it goes, task).
+    set_jsons = {"main": str(eval_json), **{key: str(js) for key, (js, _) in extra_sets.items()}}
+    models = ([(0, None)] if rcfg.report.untrained_model else []) + [(v, str(p)) for v, p in chosen]
+    jobs = [(("model", key, version), EvalTask(cfg, js, f"model v{version} ({key})", checkpoint=path))
+            for key, js in set_jsons.items() for version, path in models]
     if refine_ablation:
-        tasks.append((str(chosen[-1][1]), raw, str(eval_json), "no superpixel snapping"))
-    n_main = len(tasks)
-    for key, (js, _) in extra_sets.items():   # the same models on each extra set, along the curve
-        tasks.append((None, cfg, str(js), f"untrained model ({key})"))
-        tasks += [(str(path), cfg, str(js), f"model v{version} ({key})") for version, path in chosen]
-    all_evals = evaluate_checkpoints(tasks, int(rcfg.report.jobs), progress)
-    evals, rest = all_evals[:n_main], all_evals[n_main:]
-    for k, key in enumerate(extra_sets):
-        part_evals = rest[k * (len(chosen) + 1):(k + 1) * (len(chosen) + 1)]
-        part_curve = [{"interactions": 0, "seed": seed, "ap": run_entry(part_evals[0], seed)["ap"],
-                       "version": 0}]
-        for (version, path), ev in zip(chosen, part_evals[1:]):
-            part_curve.append({"interactions": checkpoint_progress(path)["interactions_seen"],
-                               "seed": seed, "ap": run_entry(ev, seed)["ap"], "version": version})
-        results[key]["ap_vs_interactions"]["self_sup_rsl"] = part_curve
+        jobs.append((("raw", "main", None), EvalTask(raw, set_jsons["main"], "no superpixel snapping",
+                                                    checkpoint=str(chosen[-1][1]))))
+    for key, js in set_jsons.items():
+        area = rcfg.out_of_arena.bottom_up_max_area_fraction if key != "main" else None
+        jobs += [(("bottom_up", key, row), task) for row, task in bottom_up_tasks(cfg, js, area)]
+    done = evaluate_tasks([task for _, task in jobs], int(rcfg.report.jobs), progress)
+    by_slot = {slot: ev for (slot, _), ev in zip(jobs, done)}
+    evaluations = {}
+    for key in set_jsons:
+        rows = {row: ev for (kind, k, row), ev in by_slot.items() if kind == "bottom_up" and k == key}
+        put_bottom_up_rows(results if key == "main" else results[key], rows, thresholds)
+        if key == "main":
+            evaluations.update(rows)
+        else:
+            results[key].pop("pr_curves", None)
+
+    def curve_of(key: str) -> list[dict]:
+        return [{"interactions": checkpoint_progress(path)["interactions_seen"] if path else 0,
+                 "seed": seed, "ap": run_entry(by_slot[("model", key, version)], seed)["ap"],
+                 "version": version} for version, path in models]
+
+    for key in extra_sets:
+        if models:
+            results[key]["ap_vs_interactions"]["self_sup_rsl"] = curve_of(key)
         if chosen:
-            results[key]["table"]["self_sup_rsl"] = {"runs": [run_entry(part_evals[-1], seed)]}
-    untrained = evals[0]
-    curve.append({"interactions": 0, "seed": seed, "ap": run_entry(untrained, seed)["ap"],
-                  "version": 0})
-    last = None
-    for (version, path), ev in zip(chosen, evals[1:]):
-        info = checkpoint_progress(path)
-        curve.append({"interactions": info["interactions_seen"], "seed": seed,
-                      "ap": run_entry(ev, seed)["ap"], "version": version})
-        recall_points.append({"interactions": info["interactions_seen"], "seed": seed,
-                              "recall": ev.recall_at_precision(
-                                  float(rcfg.recall_iou_threshold),
-                                  rcfg.recall_precision_levels)})
-        last = ev
-    results["ap_vs_interactions"]["self_sup_rsl"] = curve
-    if last is not None:
+            results[key]["table"]["self_sup_rsl"] = {
+                "runs": [run_entry(by_slot[("model", key, chosen[-1][0])], seed)]}
+    if models:
+        results["ap_vs_interactions"]["self_sup_rsl"] = curve_of("main")
+    if chosen:
+        last = by_slot[("model", "main", chosen[-1][0])]
         results["table"]["self_sup_rsl"] = {"runs": [run_entry(last, seed)]}
         if refine_ablation:
-            results["table"]["self_sup_rsl_no_refine"] = {"runs": [run_entry(evals[-1], seed)]}
+            results["table"]["self_sup_rsl_no_refine"] = {
+                "runs": [run_entry(by_slot[("raw", "main", None)], seed)]}
         results["pr_curves"]["self_sup_rsl"] = curve_entry(last, thresholds)
         evaluations["self_sup_rsl"] = last
         results["recall_at_precision"] = {
             "iou_threshold": float(rcfg.recall_iou_threshold),
-            "precision_levels": list(rcfg.recall_precision_levels), "points": recall_points}
+            "precision_levels": list(rcfg.recall_precision_levels),
+            "points": [{"interactions": checkpoint_progress(path)["interactions_seen"], "seed": seed,
+                        "recall": by_slot[("model", "main", version)].recall_at_precision(
+                            float(rcfg.recall_iou_threshold), rcfg.recall_precision_levels)}
+                       for version, path in chosen]}
     else:
         results["meta"]["notes"].append("The run wrote no checkpoint: no learned row.")
     names = {"bottom_up_tuned": "bottom-up tuned", "self_sup_rsl": "ours (self-supervised)"}

@@ -81,6 +81,9 @@ ENV_ARGS=()
 if [ -n "$ENVIRONMENT" ]; then
   ENV_ARGS=(--env-json "$(cat "$RUN_DIR/.env_json")")
 fi
+# the run's sets by name, for `python -m seg_by_interaction progress --data-dir RUN_DIR`
+"$PY" -c 'import json, sys; print(json.dumps({k: v for k, v in zip(sys.argv[1::2], sys.argv[2::2]) if v}))' \
+  test "$EVAL_JSON" out_of_arena "$OOA_JSON" environment "${ENV_ARGS[1]:-}" > "$RUN_DIR/eval_sets.json"
 SETS_READY=$(date +%s)
 if [ -z "$INIT" ]; then                 # the examples are in the store: this pre-trains only
   "$PY" -m seg_by_interaction --preset "$PRESET" bootstrap --data-dir "$RUN_DIR" --seed "$SEED" \

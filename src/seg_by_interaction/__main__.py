@@ -91,6 +91,36 @@ def cmd_report(args) -> int:
     return 0
 
 
+def set_json(text: str) -> tuple[str, str]:
+    """``NAME=annotations.json`` of progress --eval-set."""
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=PATH of an annotations.json")
+    return name.strip(), path.strip()
+
+
+def cmd_progress(args) -> int:
+    import os
+
+    from seg_by_interaction.evaluation.progress import sets_of_run, watch
+    cfg = _cfg(args)
+    pcfg = cfg.evaluation.progress
+    sets = dict(args.eval_sets) if args.eval_sets else sets_of_run(args.data_dir)
+    images = pcfg.images if args.images is None else args.images
+    if images < 1:
+        raise ValueError(f"--images {images}: at least 1")
+    every = 0.0 if args.every is None else (pcfg.every_s if args.every == 0 else args.every)
+    if every < 0 or not math.isfinite(every):
+        raise ValueError(f"--every {args.every}: seconds > 0")
+    os.nice(int(pcfg.nice))                  # the robot's own nodes go first
+    out = args.out or str(Path(args.data_dir) / "progress")
+    try:
+        print(watch(args.data_dir, out, cfg, sets, int(images), every, int(args.rounds or 0)))
+    except KeyboardInterrupt:
+        print(f"stopped; {out}/progress.md has every round so far")
+    return 0
+
+
 def cmd_render_report(args) -> int:
     """report.md and figures again from a results.json (its own report settings if it has
     them, else this preset's)."""
@@ -171,6 +201,18 @@ def main(argv=None) -> int:
     p.add_argument("--ooa-json", default=None,
                    help="the out-of-arena set (eval-set --out-of-arena) scored beside the test split")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("progress", help="score a running run's newest model on a few held-out "
+                       "images per set, write progress.md + .png (again every --every seconds)")
+    p.add_argument("--data-dir", required=True, help="the run folder (scripts/run_loop.sh's RUN_DIR)")
+    p.add_argument("--eval-set", type=set_json, action="append", metavar="NAME=JSON", dest="eval_sets",
+                   help="an evaluation set (repeatable; default: the run's eval_sets.json)")
+    p.add_argument("--images", type=int, default=None, help="images per set (evaluation.progress.images)")
+    p.add_argument("--every", type=float, nargs="?", const=0, default=None, metavar="SECONDS",
+                   help="repeat every SECONDS (alone: evaluation.progress.every_s) until Ctrl-C")
+    p.add_argument("--rounds", type=int, default=0, help="with --every: stop after this many rounds")
+    p.add_argument("--out", default=None, help="where progress.md goes (default: DATA_DIR/progress)")
+    p.set_defaults(func=cmd_progress)
 
     p = sub.add_parser("environment", help="a preset whose arena shows a folder's objects/ and "
                        "surfaces/ (a new table to adapt to)")

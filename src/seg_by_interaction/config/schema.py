@@ -607,6 +607,12 @@ class OverlapBoundary(Section):
     f_threshold: Unit
 
 
+class Progress(Section):
+    images: Count
+    every_s: Positive
+    nice: Annotated[int, Field(ge=0, le=19)]
+
+
 class Evaluation(Section):
     iou_thresholds: Annotated[list[UnitPositive], Field(min_length=1)]
     max_detections: Count
@@ -619,6 +625,7 @@ class Evaluation(Section):
     size_bins: dict[str, NonNegRange]       # COCO-style areas (frame px), iterated by name
     out_of_arena: OutOfArena
     report: Report
+    progress: Progress
 
 
 # ------------------------------------------------------------------ the whole

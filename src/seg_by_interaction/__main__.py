@@ -118,6 +118,8 @@ def cmd_progress(args) -> int:
         print(watch(args.data_dir, out, cfg, sets, int(images), every, int(args.rounds or 0)))
     except KeyboardInterrupt:
         print(f"stopped; {out}/progress.md has every round so far")
+    except PermissionError as exc:              # an archived, read-only run: say where to write
+        raise ValueError(f"cannot write {exc.filename}: {exc.strerror} (--out DIR writes elsewhere)") from exc
     return 0
 
 

@@ -48,17 +48,21 @@ echo "[main] 1/4 held-out test scenes and the out-of-arena set (rendered once, t
 mkdir -p "$RUN_DIR"
 SETS_LOG="$RUN_DIR/eval_sets.log"
 STARTED=$(date +%s)
-(
+render_sets() {   # each renderer a job of its own, so that a TERM (below) reaches it
+  trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM
   "$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set --out "$ROOT/results/eval_sets" \
-    --split test --per-background "$EVAL_PER_BACKGROUND" | tail -n1 > "$RUN_DIR/.eval_json"
+    --split test --per-background "$EVAL_PER_BACKGROUND" > "$RUN_DIR/.eval_json" & wait $! || return 1
   "$PY" -m seg_by_interaction --preset "$STANDARD_PRESET" eval-set --out "$ROOT/results/eval_sets" \
-    --out-of-arena | tail -n1 > "$RUN_DIR/.ooa_json"
+    --out-of-arena > "$RUN_DIR/.ooa_json" & wait $! || return 1
   if [ -n "$ENVIRONMENT" ]; then        # held-out scenes of the user's table: new placements and views
     "$PY" -m seg_by_interaction --preset "$PRESET" eval-set --out "$RUN_DIR/eval_sets" \
-      --split train --objects train --seed 777 --per-background "$EVAL_PER_BACKGROUND" | tail -n1 > "$RUN_DIR/.env_json"
+      --split train --objects train --seed 777 --per-background "$EVAL_PER_BACKGROUND" \
+      > "$RUN_DIR/.env_json" & wait $! || return 1
   fi
-) > "$SETS_LOG" 2>&1 &
+}
+render_sets 2> "$SETS_LOG" &
 SETS_PID=$!
+# on any exit before the sets are done (a failed bootstrap, Ctrl-C) the renderers stop too
 trap 'kill "$SETS_PID" 2>/dev/null || true' EXIT
 
 if [ -n "$INIT" ]; then
@@ -75,11 +79,11 @@ if ! wait "$SETS_PID"; then
   exit 1
 fi
 trap - EXIT
-EVAL_JSON=$(cat "$RUN_DIR/.eval_json")
-OOA_JSON=$(cat "$RUN_DIR/.ooa_json")
+EVAL_JSON=$(tail -n1 "$RUN_DIR/.eval_json")
+OOA_JSON=$(tail -n1 "$RUN_DIR/.ooa_json")
 ENV_ARGS=()
 if [ -n "$ENVIRONMENT" ]; then
-  ENV_ARGS=(--env-json "$(cat "$RUN_DIR/.env_json")")
+  ENV_ARGS=(--env-json "$(tail -n1 "$RUN_DIR/.env_json")")
 fi
 # the run's sets by name, for `python -m seg_by_interaction progress --data-dir RUN_DIR`
 "$PY" -c 'import json, sys; print(json.dumps({k: v for k, v in zip(sys.argv[1::2], sys.argv[2::2]) if v}))' \

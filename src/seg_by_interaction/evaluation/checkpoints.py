@@ -53,12 +53,6 @@ def evaluate_tasks(tasks: list[EvalTask], jobs: int = 1, progress: bool = True) 
                          desc=f"evaluating ({jobs} processes)"))
 
 
-def evaluate_checkpoints(tasks: list[tuple], jobs: int = 1, progress: bool = True) -> list[MethodEvaluation]:
-    """Several (checkpoint, cfg, eval_json, desc) evaluations side by side (evaluate_tasks)."""
-    return evaluate_tasks([EvalTask(cfg, str(j), d, checkpoint=c) for c, cfg, j, d in tasks],
-                          jobs, progress)
-
-
 def evaluate_bottom_up(cfg: dict, eval_set: EvalSet, tuned: bool,
                        progress: bool = True) -> MethodEvaluation:
     seg = BottomUpSegmenter(cfg, tuned=tuned)

@@ -94,6 +94,10 @@ if [ -z "$INIT" ]; then                 # the examples are in the store: this pr
     --pretrain
 fi
 PRETRAINED=$(date +%s)
+STAGES=(--stage-seconds "held-out sets + passive bootstrap (side by side)=$(( SETS_READY - STARTED ))")
+if [ -z "$INIT" ]; then
+  STAGES+=(--stage-seconds "pre-training v1=$(( PRETRAINED - SETS_READY ))")
+fi
 
 echo "[main] 3/4 the interaction loop under ROS (roslaunch seg_by_interaction interaction_loop.launch)"
 PORT=$("$PY" -c 'from seg_by_interaction.processes import free_port; print(free_port())')
@@ -108,7 +112,6 @@ echo "[main] 4/4 evaluation and report"
 "$PY" -m seg_by_interaction --preset "$PRESET" report --data-dir "$RUN_DIR" \
   --eval-json "$EVAL_JSON" --ooa-json "$OOA_JSON" "${ENV_ARGS[@]}" --out "$RUN_DIR/report" --seed "$SEED" \
   --loop-seconds "$LOOP_SECONDS" \
-  --stage-seconds "held-out sets + passive bootstrap (side by side)=$(( SETS_READY - STARTED ))" \
-  --stage-seconds "pre-training v1=$(( PRETRAINED - SETS_READY ))" \
+  "${STAGES[@]}" \
   --command "${INIT:+INIT=$INIT }${ENVIRONMENT:+ENVIRONMENT=$ENVIRONMENT }scripts/run_loop.sh $INTERACTIONS"
 echo "[main] done: $RUN_DIR/report/report.md"

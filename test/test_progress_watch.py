@@ -72,7 +72,8 @@ def test_the_command_refuses_what_it_cannot_use(tiny_run, tmp_path):
                         (["--eval-set", "test"], "expected NAME=PATH"),
                         (["--eval-set", f"test={tmp_path}/nope.json"], "not found"),
                         (["--eval-set", f"test={eval_json}", "--images", "0"], "at least 1"),
-                        (["--eval-set", f"test={eval_json}", "--every", "-5"], "seconds > 0")):
+                        (["--eval-set", f"test={eval_json}", "--every", "-5"], "seconds > 0"),
+                        (["--eval-set", f"test={eval_json}", "--rounds", "-1"], "0 (until Ctrl-C)")):
         done = subprocess.run(cmd + ["--data-dir", str(run), "--out", str(tmp_path / "p")] + extra,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and said in done.stderr, (extra, done.stderr)

@@ -112,6 +112,8 @@ def cmd_progress(args) -> int:
     every = 0.0 if args.every is None else (pcfg.every_s if args.every == 0 else args.every)
     if every < 0 or not math.isfinite(every):
         raise ValueError(f"--every {args.every}: seconds > 0")
+    if args.rounds < 0:
+        raise ValueError(f"--rounds {args.rounds}: 0 (until Ctrl-C) or more")
     os.nice(int(pcfg.nice))                  # the robot's own nodes go first
     out = args.out or str(Path(args.data_dir) / "progress")
     try:

@@ -86,20 +86,24 @@ class Progress:
         rows, _ = read_jsonl(self.scores_path)
         return [r for r in rows if isinstance(r.get("version"), int) and isinstance(r.get("set"), str)]
 
-    def to_score(self, set_names: Iterable[str]) -> list[tuple[int, Path]]:
+    def done(self) -> set[tuple[str, int]]:
+        """(set, version) pairs scored so far."""
+        return {(r["set"], r["version"]) for r in self.scores()}
+
+    def to_score(self, set_names: Iterable[str], done: Optional[set] = None) -> list[tuple[int, Path]]:
         """Model v1 and the newest model, where some set has no score for them yet."""
         found = list_checkpoints(self.data_dir / "checkpoints")
         if not found:
             return []
-        done = {(r["set"], r["version"]) for r in self.scores()}
+        done = self.done() if done is None else done
         wanted = [found[0]] + ([found[-1]] if found[-1][0] != found[0][0] else [])
         return [(v, p) for v, p in wanted if any((name, v) not in done for name in set_names)]
 
     def score_round(self, cfg, sets: dict[str, EvalSet], log=print) -> list[dict]:
         """Score what ``to_score`` names on every set still missing it; append the lines."""
-        done = {(r["set"], r["version"]) for r in self.scores()}
+        done = self.done()
         added = []
-        for version, path in self.to_score(sets):
+        for version, path in self.to_score(sets, done):
             try:
                 segmenter = load_segmenter(str(path), cfg, device=cfg.device)
                 seen = checkpoint_progress(path)

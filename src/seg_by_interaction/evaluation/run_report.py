@@ -104,8 +104,12 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         else:
             results[key].pop("pr_curves", None)
 
+    # each checkpoint file read once for what it had seen (it is hashed on every read)
+    seen = {version: checkpoint_progress(path)["interactions_seen"] if path else 0
+            for version, path in models}
+
     def curve_of(key: str) -> list[dict]:
-        return [{"interactions": checkpoint_progress(path)["interactions_seen"] if path else 0,
+        return [{"interactions": seen[version],
                  "seed": seed, "ap": run_entry(by_slot[("model", key, version)], seed)["ap"],
                  "version": version} for version, path in models]
 
@@ -128,10 +132,10 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
         results["recall_at_precision"] = {
             "iou_threshold": float(rcfg.recall_iou_threshold),
             "precision_levels": list(rcfg.recall_precision_levels),
-            "points": [{"interactions": checkpoint_progress(path)["interactions_seen"], "seed": seed,
+            "points": [{"interactions": seen[version], "seed": seed,
                         "recall": by_slot[("model", "main", version)].recall_at_precision(
                             float(rcfg.recall_iou_threshold), rcfg.recall_precision_levels)}
-                       for version, path in chosen]}
+                       for version, _ in chosen]}
     else:
         results["meta"]["notes"].append("The run wrote no checkpoint: no learned row.")
     names = {"bottom_up_tuned": "bottom-up tuned", "self_sup_rsl": "ours (self-supervised)"}

@@ -8,8 +8,10 @@ from seg_by_interaction.config import load_config
 from seg_by_interaction.perception.fold import fold_batchnorm
 from seg_by_interaction.perception.inference import build_model, load_segmenter
 
+# float32: folding is exact up to float rounding; bfloat16 rounds each path its own way
 SMALL = {"model.trunk_width": 8, "model.window": 64, "model.mask_size": 16,
-         "model.embedding_dim": 64, "model.score_hidden": 64, "model.reduce_channels": 32}
+         "model.embedding_dim": 64, "model.score_hidden": 64, "model.reduce_channels": 32,
+         "inference.precision": "float32"}
 
 
 def _with_running_statistics(model):

@@ -20,6 +20,7 @@ Positive = Annotated[float, Field(gt=0)]
 Unit = Annotated[float, Field(ge=0, le=1)]          # probabilities, fractions, thresholds
 UnitPositive = Annotated[float, Field(gt=0, le=1)]  # IoU bounds, shares that must be above 0
 Split = Literal["train", "val", "test"]
+Precision = Literal["auto", "float32", "bfloat16"]   # runtime.compute_dtype
 
 
 def _ordered(pair: list) -> list:
@@ -415,6 +416,7 @@ class Inference(Section):
     workers: Count
     channels_last: bool
     fold_batchnorm: bool
+    precision: Precision
     max_image_pixels: Count
     refine: Refine
 
@@ -489,6 +491,7 @@ class Training(Section):
     pretrain_steps: NonNegInt
     poll_hz: Positive
     full_checkpoints: NonNegInt
+    precision: Precision
 
 
 class Adapt(Section):

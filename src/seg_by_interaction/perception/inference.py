@@ -18,7 +18,7 @@ from seg_by_interaction.perception.checkpoint import load_checkpoint
 from seg_by_interaction.perception.model import STRIDE, DeepMask
 from seg_by_interaction.perception.nms import greedy_mask_nms, mask_box, paste_mask
 from seg_by_interaction.perception.refine import SuperpixelSnapper
-from seg_by_interaction.runtime import apply_runtime, torch_threads
+from seg_by_interaction.runtime import apply_runtime, autocast, compute_dtype, torch_threads
 from seg_by_interaction.perception.windows import (border_fill, check_image, pad_image,
                                                   pyramid_scales, resize)
 from seg_by_interaction.types import Hypothesis
@@ -43,6 +43,7 @@ class Segmenter:
         self.pad = int(round(float(self.cfg.pad_fraction) * model.window))
         self.fill = "reflect" if isinstance(border_fill(cfg.model), str) else "constant"
         self.channels_last = bool(self.cfg.channels_last)
+        self.dtype = compute_dtype(self.cfg.precision, device)
         self.workers = int(self.cfg.workers)
         if self.workers < 1:
             raise ValueError(f"inference.workers must be >= 1, got {self.workers}")
@@ -121,25 +122,29 @@ class Segmenter:
             x = torch.nn.functional.pad(x, (self.pad, pw, self.pad, ph))
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if self.model.refiner is not None:
-            emb, skip = self.model.embed_with_skip(x)
-        else:
-            emb, skip = self.model.embed(x), None
-        return s, self.model.scores(emb)[0], emb[0], None if skip is None else skip[0]
+        with autocast(self.dtype, self.device.type):      # per thread: entered here
+            if self.model.refiner is not None:
+                emb, skip = self.model.embed_with_skip(x)
+            else:
+                emb, skip = self.model.embed(x), None
+            scores = self.model.scores(emb)
+        return (s, scores[0].float(), emb[0].float(),
+                None if skip is None else skip[0].float())
 
     def _mask_logits(self, levels, cand) -> torch.Tensor:
         """Mask logits of the chosen windows: the head's own, refined when the model has
         the refinement head (each window's stride-2 features cut from its level's map)."""
         vectors = torch.stack([levels[int(li)][2][:, int(r), int(c)] for _, li, r, c in cand])
-        coarse = self.model.masks(vectors)
-        if self.model.refiner is None:
-            return coarse
-        half = self.model.window // 2
-        step = STRIDE // 2                          # a window step of 16 px is 8 skip cells
-        skips = torch.stack([levels[int(li)][3][:, step * int(r):step * int(r) + half,
-                                                step * int(c):step * int(c) + half]
-                             for _, li, r, c in cand])
-        return self.model.refine(coarse, skips)
+        with autocast(self.dtype, self.device.type):
+            coarse = self.model.masks(vectors)
+            if self.model.refiner is None:
+                return coarse.float()
+            half = self.model.window // 2
+            step = STRIDE // 2                      # a window step of 16 px is 8 skip cells
+            skips = torch.stack([levels[int(li)][3][:, step * int(r):step * int(r) + half,
+                                                    step * int(c):step * int(c) + half]
+                                 for _, li, r, c in cand])
+            return self.model.refine(coarse, skips).float()
 
     @torch.inference_mode()
     def segment(self, image: np.ndarray, max_hypotheses: int | None = None,

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from seg_by_interaction.perception.inference import build_model
 from seg_by_interaction.perception.model import DeepMask
 from seg_by_interaction.perception.rsl import robust_targets
-from seg_by_interaction.runtime import apply_runtime
+from seg_by_interaction.runtime import apply_runtime, autocast, compute_dtype
 from seg_by_interaction.training import distributed
 from seg_by_interaction.perception.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from seg_by_interaction.training.dataset import ExampleSource
@@ -71,6 +71,7 @@ class Trainer:
         self.cfg, self.mode = cfg, mode
         self.tcfg = cfg.training
         self.device = torch.device(device)
+        self.dtype = compute_dtype(self.tcfg.precision, device)   # the network's; losses float32
         self.model = (model if model is not None else build_model(cfg)).to(self.device)
         # training.ema: readers are served an exponential moving average of the weights
         # (BatchNorm statistics included); SGD continues from the raw ones
@@ -152,7 +153,9 @@ class Trainer:
     # ------------------------------------------------------------------ losses
     def _mask_loss(self, batch):
         x, noisy, clean = batch
-        _, logits = self.net(x, heads=("mask",))
+        with autocast(self.dtype, self.device.type):
+            _, logits = self.net(x, heads=("mask",))
+        logits = logits.float()
         target = noisy
         flip_rate = 0.0
         if self.mode == "rsl" and not bool(clean.all()):
@@ -165,8 +168,9 @@ class Trainer:
 
     def _score_loss(self, batch):
         x, labels = batch
-        scores, _ = self.net(x, heads=("score",))
-        return F.binary_cross_entropy_with_logits(scores, labels), len(x)
+        with autocast(self.dtype, self.device.type):
+            scores, _ = self.net(x, heads=("score",))
+        return F.binary_cross_entropy_with_logits(scores.float(), labels), len(x)
 
     # ------------------------------------------------------------------ training
     def train_steps(self, n: int, progress: bool = True) -> dict:

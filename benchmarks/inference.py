@@ -1,7 +1,8 @@
 """Whole-frame inference latency per 350x430 frame, for each preset, on this machine, the
 object sizes its pyramid covers, and what a 1280x720 frame costs; the pyramid before
 wave 3 (32-91 px, 0.25 octave apart) and the model with its BatchNorms unfolded
-(inference.fold_batchnorm off) in the same run as ratios.
+(inference.fold_batchnorm off) and in float32 (inference.precision; the default computes in
+bfloat16 where the CPU has it natively) in the same run as ratios.
 
 The model is briefly trained on blob scenes first so that the mask head, pasting
 and NMS do their real amount of work (an untrained model yields almost no masks).
@@ -25,6 +26,7 @@ from seg_by_interaction.config import load_config
 from seg_by_interaction.perception.fold import fold_batchnorm
 from seg_by_interaction.perception.inference import Segmenter
 from seg_by_interaction.perception.windows import object_size_range, pyramid_scales
+from seg_by_interaction.runtime import compute_dtype
 from seg_by_interaction.training.dataset import InMemorySource
 from support.synthetic import blob_examples, blob_scene
 from seg_by_interaction.training.trainer import Trainer
@@ -63,10 +65,10 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"threads: {args.threads}")
-    frames = 3 if args.quick else 10
+    frames = 2 if args.quick else 10
     results = {}
     for preset in ("paper", "default"):
-        steps = {"paper": 0 if args.quick else 10, "default": 20 if args.quick else 60}[preset]
+        steps = {"paper": 0 if args.quick else 10, "default": 10 if args.quick else 60}[preset]
         cfg, p50, p90, n = latency(preset, frames, steps, args.threads)
         hw = (cfg.arena.image_height, cfg.arena.image_width)
         lo, hi = object_size_range(cfg, hw)
@@ -79,19 +81,25 @@ def main():
         results[preset] = p50
         print(f"{preset}_p50_s: {p50:.3f}")
     print(f"paper_over_default_p50: {results['paper'] / results['default']:.1f}")
-    cfg, old_p50, _, _ = latency("default", frames, 20 if args.quick else 60, args.threads,
-                                 overrides=OLD_PYRAMID)
-    hw = (cfg.arena.image_height, cfg.arena.image_width)
-    lo, hi = object_size_range(cfg, hw)
-    print(f"old_pyramid_object_px_range: {lo:.0f}-{hi:.0f}")
-    print(f"old_pyramid_p50_s: {old_p50:.3f}")
-    print(f"default_over_old_pyramid_p50: {results['default'] / old_p50:.2f}")
-    cfg, unfolded_p50, _, _ = latency("default", frames, 20 if args.quick else 60, args.threads,
+    if not args.quick:   # the pyramid before wave 3, for the record (--quick skips it)
+        cfg, old_p50, _, _ = latency("default", frames, 10 if args.quick else 60, args.threads,
+                                     overrides=OLD_PYRAMID)
+        hw = (cfg.arena.image_height, cfg.arena.image_width)
+        lo, hi = object_size_range(cfg, hw)
+        print(f"old_pyramid_object_px_range: {lo:.0f}-{hi:.0f}")
+        print(f"old_pyramid_p50_s: {old_p50:.3f}")
+        print(f"default_over_old_pyramid_p50: {results['default'] / old_p50:.2f}")
+    cfg, unfolded_p50, _, _ = latency("default", frames, 10 if args.quick else 60, args.threads,
                                       overrides={"inference.fold_batchnorm": False})
     print(f"batchnorm_unfolded_p50_s: {unfolded_p50:.3f}")
     print(f"folded_over_unfolded_p50: {results['default'] / unfolded_p50:.2f}")
+    cfg, f32_p50, _, _ = latency("default", frames, 10 if args.quick else 60, args.threads,
+                                 overrides={"inference.precision": "float32"})
+    print(f"default_precision: {compute_dtype(load_config().inference.precision, 'cpu')}")
+    print(f"float32_p50_s: {f32_p50:.3f}")
+    print(f"default_over_float32_p50: {results['default'] / f32_p50:.2f}")
     big = (720, 1280)
-    cfg, big_p50, _, _ = latency("default", 2 if args.quick else 4, 20 if args.quick else 60,
+    cfg, big_p50, _, _ = latency("default", 1 if args.quick else 4, 10 if args.quick else 60,
                                  args.threads, hw=big)
     lo, hi = object_size_range(cfg, big)
     print(f"default_object_px_range_1280x720: {lo:.0f}-{hi:.0f} "

@@ -1,5 +1,6 @@
 """Training throughput (window examples per second, both heads alternating) for
-each preset on this machine, in RSL mode on noisy blob-scene examples.
+each preset on this machine, in RSL mode on noisy blob-scene examples, and the default
+preset in float32 and in bfloat16 (``training.precision``) in the same run.
 
 Prints `key: value` lines; the last is the default preset's examples/s.
 Usage: .venv/bin/python benchmarks/training.py [--quick]
@@ -21,8 +22,8 @@ from support.synthetic import blob_examples
 from seg_by_interaction.training.trainer import Trainer
 
 
-def throughput(preset: str, steps: int, source, threads: int):
-    cfg = load_config(preset, {"device": "cpu", "torch_threads": threads})
+def throughput(preset: str, steps: int, source, threads: int, overrides=None):
+    cfg = load_config(preset, {"device": "cpu", "torch_threads": threads, **(overrides or {})})
     trainer = Trainer(cfg, source=source, mode="rsl")
     trainer.train_steps(2, progress=False)  # warm-up
     return cfg, trainer.train_steps(steps, progress=False)
@@ -47,6 +48,16 @@ def main():
         rates[preset] = m["examples_per_s"]
         print(f"{preset}_examples_per_s: {m['examples_per_s']:.1f}")
     print(f"default_over_paper: {rates['default'] / rates['paper']:.1f}")
+    # mixed precision (bfloat16 convolutions, float32 weights) against float32
+    cfg, m = throughput("default", 10 if args.quick else 60, source, args.threads,
+                        {"training.precision": "float32"})
+    rates["float32"] = m["examples_per_s"]
+    print(f"float32_examples_per_s: {m['examples_per_s']:.1f}")
+    cfg, m = throughput("default", 10 if args.quick else 60, source, args.threads,
+                        {"training.precision": "bfloat16"})
+    print(f"default_precision: {load_config().training.precision}")
+    print(f"bfloat16_examples_per_s: {m['examples_per_s']:.1f}")
+    print(f"bfloat16_over_float32: {m['examples_per_s'] / rates['float32']:.2f}")
     print(f"default_examples_per_s: {rates['default']:.1f}")
 
 

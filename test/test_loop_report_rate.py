@@ -35,3 +35,19 @@ def test_stage_seconds_name_a_step_and_its_seconds():
     for bad in ("180", "=180", "x=", "x=fast", "x=-1", "x=nan", "x=inf"):
         with pytest.raises(argparse.ArgumentTypeError, match="NAME=SECONDS"):
             stage_seconds(bad)
+
+
+def test_the_report_says_what_precision_auto_resolved_to():
+    """The same preset computes in bfloat16 on one CPU and float32 on another: the report
+    names what this machine used, for segmentation and for training."""
+    from seg_by_interaction.config import load_config
+    from seg_by_interaction.evaluation.run_report import arithmetic_note
+    from seg_by_interaction.runtime import native_bfloat16
+    auto = "bfloat16" if native_bfloat16() else "float32"
+    note = arithmetic_note(load_config(overrides={"inference.precision": "auto",
+                                                  "training.precision": "float32"}))
+    assert note.startswith(f"Network arithmetic on this machine: {auto} in segmentation")
+    assert "float32 in training (training.precision: float32)" in note
+    note = arithmetic_note(load_config(overrides={"inference.precision": "float32",
+                                                  "training.precision": "bfloat16"}))
+    assert "float32 in segmentation" in note and "bfloat16 in training" in note

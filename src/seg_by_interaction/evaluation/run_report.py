@@ -21,6 +21,7 @@ from seg_by_interaction.evaluation.checkpoints import (EvalTask, bottom_up_tasks
                                                        evaluate_tasks, put_bottom_up_rows)
 from seg_by_interaction.evaluation.sets import size_counts
 from seg_by_interaction.training.online import list_checkpoints
+from seg_by_interaction.runtime import compute_dtype
 
 
 def pick_checkpoints(found: list[tuple[int, Path]], count: int) -> list[tuple[int, Path]]:
@@ -39,6 +40,17 @@ def qualitative_rows(eval_set: EvalSet, evaluations: dict, count: int, top_k: in
         gt = decode_masks(image.gt_rles, image.height, image.width)
         rows.append(qualitative_example(image.path, gt, methods, top_k))
     return rows
+
+
+def arithmetic_note(cfg) -> str:
+    """What ``auto`` resolved to on this machine: the same preset computes in bfloat16 on a CPU
+    that has it natively and in float32 elsewhere (runtime.compute_dtype)."""
+    def name(precision):
+        return str(compute_dtype(precision, cfg.device)).replace("torch.", "")
+    return (f"Network arithmetic on this machine: {name(cfg.inference.precision)} in segmentation "
+            f"and evaluation (inference.precision: {cfg.inference.precision}), "
+            f"{name(cfg.training.precision)} in training (training.precision: "
+            f"{cfg.training.precision}); weights, scores and masks are float32.")
 
 
 def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: str | Path,
@@ -65,7 +77,8 @@ def run_report(data_dir: str | Path, eval_json: str | Path, cfg: dict, out_dir: 
             "voc07 = the authors' protocol (TP iff IoU > t with a still-unmatched GT, "
             "VOC07 11-point AP); coco = pycocotools COCOeval (useCats=0, TP iff IoU >= t).",
             f"One run (seed {seed}); the multi-seed study is `python -m "
-            "sbi_research study`."]},
+            "sbi_research study`.",
+            arithmetic_note(cfg)]},
         "table": {}, "ap_vs_interactions": {}, "pr_curves": {}}
     rate = loop_rate(data_dir, clock.get("interaction loop"))
     if rate is not None:

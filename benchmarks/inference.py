@@ -82,8 +82,7 @@ def main():
         print(f"{preset}_p50_s: {p50:.3f}")
     print(f"paper_over_default_p50: {results['paper'] / results['default']:.1f}")
     if not args.quick:   # the pyramid before wave 3, for the record (--quick skips it)
-        cfg, old_p50, _, _ = latency("default", frames, 10 if args.quick else 60, args.threads,
-                                     overrides=OLD_PYRAMID)
+        cfg, old_p50, _, _ = latency("default", frames, 60, args.threads, overrides=OLD_PYRAMID)
         hw = (cfg.arena.image_height, cfg.arena.image_width)
         lo, hi = object_size_range(cfg, hw)
         print(f"old_pyramid_object_px_range: {lo:.0f}-{hi:.0f}")

@@ -492,6 +492,7 @@ class Training(Section):
     poll_hz: Positive
     full_checkpoints: NonNegInt
     precision: Precision
+    example_cache_mb: NonNegInt
 
 
 class Adapt(Section):

@@ -397,9 +397,10 @@ class DatasetStore:
         for i in self.ids(split, sources, positive, robot_id):
             yield self.get(i)
 
-    def source(self, split=None, sources=None, positive=None) -> "ExampleView":
-        """A snapshot of the matching examples for the trainer; ``.refresh()`` adds new ones."""
-        return ExampleView(self, split=split, sources=sources, positive=positive)
+    def source(self, split=None, sources=None, positive=None, cache=None) -> "ExampleView":
+        """A snapshot of the matching examples for the trainer; ``.refresh()`` adds new ones.
+        ``cache`` (data.example_cache.ExampleCache) keeps decoded examples in memory."""
+        return ExampleView(self, split=split, sources=sources, positive=positive, cache=cache)
 
     def __len__(self) -> int:
         if self._all is None:
@@ -450,10 +451,12 @@ class DatasetStore:
 
 class ExampleView:
     """A fixed, ordered list of example ids (so indices stay valid during an epoch);
-    ``refresh()`` appends examples committed since, with one indexed query."""
+    ``refresh()`` appends examples committed since, with one indexed query. Examples are
+    never changed once stored, so a ``cache`` keyed by id stays true."""
 
-    def __init__(self, store: DatasetStore, split=None, sources=None, positive=None):
+    def __init__(self, store: DatasetStore, split=None, sources=None, positive=None, cache=None):
         self.store = store
+        self.cache = cache
         self.filters = dict(split=split, sources=sources, positive=positive)
         _filters(**self.filters)               # validate now, not at the first refresh
         self._ids: list[int] = []
@@ -475,7 +478,10 @@ class ExampleView:
     def __getitem__(self, i: int) -> Example:
         if not -len(self._ids) <= i < len(self._ids):
             raise IndexError(f"index {i} out of range for {len(self._ids)} examples")
-        return self.store.get(self._ids[i])
+        example_id = self._ids[i]
+        if self.cache is None:
+            return self.store.get(example_id)
+        return self.cache.get((str(self.store.root), example_id), lambda: self.store.get(example_id))
 
     def __iter__(self) -> Iterator[Example]:
         for i in range(len(self._ids)):

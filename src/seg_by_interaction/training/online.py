@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Generic, Optional, TypeVar
 
+from seg_by_interaction.data.example_cache import ExampleCache
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.training import distributed
 from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint, slim_checkpoint
@@ -108,8 +109,11 @@ class OnlineTrainer:
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)
         self.store = DatasetStore(self.data_dir / "store", cfg)
         self.progress = progress
-        self.interaction_source = self.store.source(sources=["interaction"])
-        self.passive_source = self.store.source(sources=["passive"])
+        # one budget for all the views: every update draws each example many times
+        cache_bytes = int(self.tcfg.example_cache_mb) * 2 ** 20
+        self.cache = ExampleCache(cache_bytes) if cache_bytes > 0 else None
+        self.interaction_source = self.store.source(sources=["interaction"], cache=self.cache)
+        self.passive_source = self.store.source(sources=["passive"], cache=self.cache)
         # Updates replay the passive bootstrap beside the interactions (training.replay):
         # trained on the interactions alone, the model forgot what the bootstrap taught.
         # "+human": a fraction of every batch drawn from ground-truth examples in the store.
@@ -119,7 +123,8 @@ class OnlineTrainer:
                  (self.passive_source, float(replay.passive))]
         if self.human_fraction > 0:
             parts = [(src, w * (1.0 - self.human_fraction)) for src, w in parts]
-            parts.append((self.store.source(sources=["ground_truth"]), self.human_fraction))
+            parts.append((self.store.source(sources=["ground_truth"], cache=self.cache),
+                          self.human_fraction))
         parts = [(src, w) for src, w in parts if w > 0]
         self.training_source = parts[0][0] if len(parts) == 1 else MixedSource(
             [src for src, _ in parts], [w for _, w in parts])

@@ -18,10 +18,10 @@ from seg_by_interaction.types import Example
 
 def mask_box_centre_and_size(mask: np.ndarray):
     """((cx, cy), longer side) of the mask's bounding box, in pixels."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(cols) == 0:
         raise ValueError("positive example with an empty mask")
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    x0, x1, y0, y1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
     return ((x0 + x1) / 2.0, (y0 + y1) / 2.0), float(max(x1 - x0, y1 - y0))
 
 

@@ -105,12 +105,6 @@ def border_fill(model_cfg):
     raise ValueError(f"model.pad_mode must be constant or reflect, got {mode!r}")
 
 
-def _crop_rect(image: np.ndarray, x0: int, y0: int, w: int, h: int, fill) -> np.ndarray:
-    """image[y0:y0+h, x0:x0+w] with out-of-image pixels set as ``crop`` sets them."""
-    side = max(w, h)
-    return crop(image, x0, y0, side, fill)[:h, :w]
-
-
 def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,
                mask: np.ndarray | None = None, mask_size: int | None = None):
     """The window centred at ``centre_xy`` (original pixels) of the image resized by
@@ -118,7 +112,7 @@ def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,
 
     Only the part of the image under the window (plus a pixel of margin) is resized, not
     the whole frame: a training window of a small object upscales a few dozen pixels
-    instead of the frame (this was 17 % of a training step). The window's grid is the
+    instead of the frame (1.5-2.2 ms -> 0.1-0.9 ms a window). The window's grid is the
     whole-frame resize's up to half a window pixel (tested)."""
     scale = float(scale)
     if not np.isfinite(scale) or scale <= 0:
@@ -129,7 +123,7 @@ def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,
     sx0 = int(np.floor(wx0 / scale)) - 1
     sy0 = int(np.floor(wy0 / scale)) - 1
     side = int(np.ceil(window / scale)) + 3
-    region = _crop_rect(image, sx0, sy0, side, side, fill)
+    region = crop(image, sx0, sy0, side, fill)
     scaled = resize(region, scale)
     exact = scaled.shape[0] / side          # the scale resize made (pixel counts are whole)
     ox = int(round((centre_xy[0] - sx0) * exact - window / 2))
@@ -137,7 +131,7 @@ def cut_window(image: np.ndarray, centre_xy, scale: float, window: int, fill,
     win = crop(scaled, ox, oy, window, fill)
     if mask is None:
         return win, None
-    region_mask = _crop_rect(mask.astype(np.float32), sx0, sy0, side, side, 0.0)
+    region_mask = crop(mask.astype(np.float32), sx0, sy0, side, 0.0)
     m = crop(resize(region_mask, scale), ox, oy, window, 0.0)
     m = cv2.resize(m, (mask_size, mask_size), interpolation=cv2.INTER_AREA)
     return win, m >= 0.5

@@ -98,3 +98,25 @@ def test_the_online_trainer_caches_within_its_configured_budget(tmp_path):
     on.close(), off.close()
     with pytest.raises(ConfigError, match="example_cache_mb"):
         load_config(overrides={"training.example_cache_mb": -5})
+
+
+def test_each_model_update_reports_the_memory_its_cache_holds(tmp_path):
+    """A user leaving the robot overnight sees how much memory the trainer's cache holds
+    (the trainer node logs it with every model)."""
+    from seg_by_interaction.training.online import OnlineTrainer
+    from support.synthetic import add_blob_example
+    cfg = load_config(overrides={"training.example_cache_mb": 1, "training.pretrain_steps": 2,
+                                 "training.steps_per_update": 4, "training.batch_size": 2})
+    online = OnlineTrainer(cfg, tmp_path)
+    rng = np.random.default_rng(0)
+    for k in range(30):                      # 30 x 58 KB: more than the 1 MB budget
+        add_blob_example(online.store, rng, "passive", k)
+    infos = [online.pretrain()]
+    for k in range(2):
+        for j in range(10):
+            add_blob_example(online.store, rng, "interaction", 10 * k + j)
+        infos.append(online.maybe_update(force=True))
+    for info in infos:
+        assert 0 < info.metrics["example_cache_mb"] <= 1.0
+    assert infos[-1].metrics["example_cache_examples"] == len(online.cache) > 0
+    online.close()

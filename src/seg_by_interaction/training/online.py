@@ -163,6 +163,9 @@ class OnlineTrainer:
             self._slim_old(self.version - int(self.tcfg.full_checkpoints))
         distributed.barrier()
         loss = metrics.get("mask_loss", float("nan"))
+        if self.cache is not None:               # the trainer's memory, for whoever watches it
+            metrics = {**metrics, "example_cache_mb": self.cache.nbytes / 2 ** 20,
+                       "example_cache_examples": len(self.cache)}
         return ModelUpdateInfo(self.version, str(path), self.examples_seen, float(loss), metrics)
 
     def _slim_old(self, version: int) -> None:

@@ -64,9 +64,11 @@ def main():
     def announce(info: ModelUpdateInfo):
         pub.publish(model_update_msg(info.version, info.checkpoint, cfg.preset, info.examples_seen,
                                      info.loss, stamp=rospy.Time.now()))
-        rospy.loginfo("model v%d after %d examples (mask loss %.3f, %.1f examples/s): %s",
+        rospy.loginfo("model v%d after %d examples (mask loss %.3f, %.1f examples/s, %.0f MB of "
+                      "decoded examples in memory): %s",
                       info.version, info.examples_seen, info.loss,
-                      info.metrics.get("examples_per_s", float("nan")), info.checkpoint)
+                      info.metrics.get("examples_per_s", float("nan")),
+                      info.metrics.get("example_cache_mb", 0.0), info.checkpoint)
 
     node = TrainerNode(online, announce)
     if online.resumed.skipped:

@@ -97,6 +97,7 @@ def replay_training(cfg: dict, reference_dir: str | Path, out_dir: str | Path,
             if len(interactions) == 0:
                 continue
             trainer.set_source(mixed)
+            trainer.examples_seen = len(interactions)
             trainer.train_steps(int(tcfg.steps_per_update), progress=progress)
             trainer.save(checkpoint_path(ckpt_dir, version),
                          extra={"version": version, "examples_seen": len(interactions),

@@ -437,13 +437,14 @@ class Rsl(Section):
 
 # ------------------------------------------------------------------ training
 def _lr_schedule(steps: list) -> list:
-    """[[from step (an integer), lr (> 0)], ...] with increasing steps from 0 on."""
+    """[[from (an integer: a step or an example count, training.lr_clock), lr (> 0)], ...],
+    the starts increasing from 0 on."""
     last = -1
     for i, (start, lr) in enumerate(steps):
         if isinstance(start, bool) or not isinstance(start, int):
-            raise ValueError(f"entry {i}: the step must be an integer, got {start!r}")
+            raise ValueError(f"entry {i}: the start must be an integer, got {start!r}")
         if start <= last:
-            raise ValueError(f"entry {i}: steps must start at >= 0 and increase, got {start} after {last}")
+            raise ValueError(f"entry {i}: starts must begin at >= 0 and increase, got {start} after {last}")
         if not lr > 0:
             raise ValueError(f"entry {i}: the learning rate must be > 0, got {lr}")
         last = start
@@ -465,7 +466,8 @@ class Replay(Section):
 class Training(Section):
     batch_size: Count
     lr_steps: Annotated[list[Annotated[list[Union[int, float]], Field(min_length=2, max_length=2)]],
-                        Field(min_length=1), AfterValidator(_lr_schedule)]    # [from step, lr]
+                        Field(min_length=1), AfterValidator(_lr_schedule)]    # [from, lr]
+    lr_clock: Literal["steps", "examples"]      # what lr_steps' first column counts
     momentum: Unit
     weight_decay: NonNeg
     grad_clip: Positive

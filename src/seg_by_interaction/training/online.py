@@ -144,6 +144,7 @@ class OnlineTrainer:
         if self.resumed.loaded is not None:
             self.trainer, extra = self.resumed.loaded
             self.examples_seen = int(extra.get("examples_seen", 0))
+            self.trainer.examples_seen = self.examples_seen   # checkpoints before lr_clock
         else:
             self.examples_seen = 0
             self.trainer = Trainer(cfg, device=device, mode=mode, metrics_path=metrics)
@@ -213,11 +214,12 @@ class OnlineTrainer:
         self._refresh_training_source()
         self.trainer.set_source(self.training_source)
         before, self.examples_seen = self.examples_seen, n
+        self.trainer.examples_seen = n       # the clock of training.lr_clock "examples"
         try:
             metrics = self.trainer.train_steps(int(self.tcfg.steps_per_update),
                                                progress=self.progress)
         except TrainingStopped:
-            self.examples_seen = before      # not trained on: the next run trains on them
+            self.examples_seen = self.trainer.examples_seen = before   # the next run trains on them
             raise
         return self._save(metrics)
 

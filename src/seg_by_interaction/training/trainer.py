@@ -50,11 +50,12 @@ def ema_update(decay: float):
     return update
 
 
-def learning_rate(lr_steps, step: int) -> float:
-    """The lr of the last [from_step, lr] entry with from_step <= step."""
+def learning_rate(lr_steps, at: int) -> float:
+    """The lr of the last [from, lr] entry with from <= ``at`` (a step or an example count,
+    as training.lr_clock says)."""
     lr = float(lr_steps[0][1])
     for start, value in lr_steps:
-        if step >= int(start):
+        if at >= int(start):
             lr = float(value)
     return lr
 
@@ -90,6 +91,10 @@ class Trainer:
             momentum=float(self.tcfg.momentum),
             weight_decay=float(self.tcfg.weight_decay))
         self.step = 0
+        # interaction examples the data held when the current steps were taken: the clock of
+        # training.lr_clock "examples" (set by whoever feeds the trainer a growing set; a
+        # trainer on a fixed set leaves it 0 and keeps the schedule's first rate)
+        self.examples_seen = 0
         # a run started from a model trains at one rate (adapt.lr), not along the schedule
         self.lr_override: float | None = None
         self.metrics_path = metrics_path
@@ -230,10 +235,12 @@ class Trainer:
         return summary
 
     def learning_rate(self, step: int) -> float:
-        """The rate of optimiser step ``step``: ``lr_override`` when set, else the schedule."""
+        """The rate of optimiser step ``step``: ``lr_override`` when set, else the schedule,
+        read at the step or at ``examples_seen`` (training.lr_clock)."""
         if self.lr_override is not None:
             return float(self.lr_override)
-        return learning_rate(self.tcfg.lr_steps, step)
+        at = self.examples_seen if self.tcfg.lr_clock == "examples" else step
+        return learning_rate(self.tcfg.lr_steps, at)
 
     def _summary(self, sums, examples, t0, skipped_mask, lr):
         out = {k: (float(np.mean(v)) if v else float("nan")) for k, v in sums.items()}
@@ -251,7 +258,7 @@ class Trainer:
     def _state(self) -> dict:
         # training draws only from the seeded numpy generator; torch's global generator is
         # seeded at random per process and would make two runs' checkpoints differ
-        state = {"step": self.step, "mode": self.mode,
+        state = {"step": self.step, "mode": self.mode, "examples_seen": self.examples_seen,
                  "numpy_rng": self.rng.bit_generator.state}
         if self.lr_override is not None:
             state["lr_override"] = float(self.lr_override)
@@ -288,6 +295,7 @@ class Trainer:
                                     model_cfg=cfg.model, train_model=trainer.model)
             trainer.ema.n_averaged.fill_(max(int(state["step"]), 1))
         trainer.step = int(state["step"])
+        trainer.examples_seen = int(state.get("examples_seen", 0))
         trainer.rng.bit_generator.state = state["numpy_rng"]
         if state.get("lr_override") is not None:
             trainer.lr_override = float(state["lr_override"])

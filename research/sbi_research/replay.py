@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
+from seg_by_interaction.data.example_cache import ExampleCache
 from seg_by_interaction.data.store import DatasetStore
 from seg_by_interaction.evaluation.checkpoints import checkpoint_progress
 from seg_by_interaction.perception.checkpoint import CheckpointError, read_checkpoint
@@ -62,8 +63,10 @@ def replay_training(cfg: dict, reference_dir: str | Path, out_dir: str | Path,
     tcfg = cfg.training
     store = DatasetStore(reference_dir / "store", cfg, read_only=True)
     try:
-        interactions = Prefix(store.source(sources=["interaction"]))
-        passive = store.source(sources=["passive"])
+        budget = int(tcfg.example_cache_mb) * 2 ** 20      # as the online trainer decodes
+        cache = ExampleCache(budget) if budget > 0 else None
+        interactions = Prefix(store.source(sources=["interaction"], cache=cache))
+        passive = store.source(sources=["passive"], cache=cache)
         replay = tcfg.replay
         mixed = MixedSource([interactions, passive],
                             [float(replay.interaction), float(replay.passive)])

@@ -8,7 +8,9 @@ checkpoint records how many interaction examples the trainer had seen when it wr
 trainer would have under the variant's configuration. What the robot chose to try is
 held fixed (it came from the reference run's models), so two recipes are compared on the
 same data, without the loop's run-to-run noise: the training recipe's own effect
-(schedule, averaging, width, steps), not the data's.
+(schedule, averaging, width, steps), not the data's. The trainer's random state resumes
+from model v1's checkpoint, so a replay is deterministic: a ``seed`` override does not
+change it, and two recipes that agree on the run's data give the same models.
 """
 from __future__ import annotations
 

@@ -143,11 +143,19 @@ class OnlineTrainer:
         self.version = self.resumed.version
         if self.resumed.loaded is not None:
             self.trainer, extra = self.resumed.loaded
-            self.examples_seen = int(extra.get("examples_seen", 0))
-            self.trainer.examples_seen = self.examples_seen   # checkpoints before lr_clock
-        else:
-            self.examples_seen = 0
+            self.examples_seen = int(extra.get("examples_seen", 0))   # checkpoints before lr_clock
+        else:                                # a new trainer starts at 0 examples
             self.trainer = Trainer(cfg, device=device, mode=mode, metrics_path=metrics)
+
+    @property
+    def examples_seen(self) -> int:
+        """Interaction examples trained on so far. The trainer keeps the count (in its
+        checkpoints too): it is also the clock of training.lr_clock "examples"."""
+        return self.trainer.examples_seen
+
+    @examples_seen.setter
+    def examples_seen(self, n: int) -> None:
+        self.trainer.examples_seen = int(n)
 
     def close(self) -> None:
         self.store.close()
@@ -214,12 +222,11 @@ class OnlineTrainer:
         self._refresh_training_source()
         self.trainer.set_source(self.training_source)
         before, self.examples_seen = self.examples_seen, n
-        self.trainer.examples_seen = n       # the clock of training.lr_clock "examples"
         try:
             metrics = self.trainer.train_steps(int(self.tcfg.steps_per_update),
                                                progress=self.progress)
         except TrainingStopped:
-            self.examples_seen = self.trainer.examples_seen = before   # the next run trains on them
+            self.examples_seen = before      # not trained on: the next run trains on them
             raise
         return self._save(metrics)
 

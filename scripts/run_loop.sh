@@ -109,9 +109,16 @@ roslaunch -p "$PORT" seg_by_interaction interaction_loop.launch \
 LOOP_SECONDS=$(( $(date +%s) - START ))
 
 echo "[main] 4/4 evaluation and report"
+# the report names the command that made it, with every setting that differs from the default
+COMMAND="scripts/run_loop.sh $INTERACTIONS"
+for VAR in SEED:0 EVAL_PER_BACKGROUND:5 OBJECT_SCALE:1 OBJECT_UP:z; do
+  NAME=${VAR%%:*}; [ "${!NAME}" = "${VAR#*:}" ] || COMMAND="$NAME=${!NAME} $COMMAND"
+done
+[ "$STANDARD_PRESET" = default ] || COMMAND="PRESET=$STANDARD_PRESET $COMMAND"
+COMMAND="${INIT:+INIT=$INIT }${ENVIRONMENT:+ENVIRONMENT=$ENVIRONMENT }$COMMAND"
 "$PY" -m seg_by_interaction --preset "$PRESET" report --data-dir "$RUN_DIR" \
   --eval-json "$EVAL_JSON" --ooa-json "$OOA_JSON" "${ENV_ARGS[@]}" --out "$RUN_DIR/report" --seed "$SEED" \
   --loop-seconds "$LOOP_SECONDS" \
   "${STAGES[@]}" \
-  --command "${INIT:+INIT=$INIT }${ENVIRONMENT:+ENVIRONMENT=$ENVIRONMENT }scripts/run_loop.sh $INTERACTIONS"
+  --command "$COMMAND"
 echo "[main] done: $RUN_DIR/report/report.md"

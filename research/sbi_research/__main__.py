@@ -4,6 +4,7 @@
     python -m sbi_research ablate     --out DIR [--variants a,b] [--jobs 2]
     python -m sbi_research passive-twin --reference RUN_DIR --out DIR
     python -m sbi_research replay-training --reference RUN_DIR --out DIR [--set K=V]
+    python -m sbi_research checkpoint-noise --run RUN_DIR --eval-set NAME=JSON --window LO-HI --out DIR
     python -m sbi_research rearrange  --out DIR [--episodes N] [--checkpoint P ...]
     python -m sbi_research arena-docs [--sheet docs/arena.png] [--table docs/assets.md]
 
@@ -81,6 +82,31 @@ def cmd_replay_training(args) -> int:
     return 0
 
 
+def cmd_checkpoint_noise(args) -> int:
+    from sbi_research.checkpoint_noise import checkpoint_noise, parse_window
+    if args.jobs < 1:
+        print("error: --jobs must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        windows = [parse_window(w) for w in args.window]
+        sets = dict(_named_set(s) for s in args.eval_set)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(checkpoint_noise(_cfg(args), args.run, sets, windows, args.out, jobs=args.jobs,
+                           command=" ".join(["python -m sbi_research"] + sys.argv[1:])))
+    return 0
+
+
+def _named_set(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise ValueError(f"an evaluation set is NAME=annotations.json, got {text!r}")
+    if not Path(path).is_file():
+        raise ValueError(f"evaluation set {name}: no such file {path}")
+    return name, path
+
+
 def cmd_arena_docs(args) -> int:
     """docs/arena.png (the libraries by split and a few camera views) and docs/assets.md."""
     from seg_by_interaction.assets.build import ensure_library
@@ -151,6 +177,17 @@ def main(argv=None) -> int:
     p.add_argument("--reference", required=True, help="the run folder (e.g. results/loop)")
     p.add_argument("--out", required=True, help="the replay's folder")
     p.set_defaults(func=cmd_replay_training)
+
+    p = sub.add_parser("checkpoint-noise", help="score every checkpoint in windows of a finished "
+                       "run: how much AP moves from one model to the next")
+    p.add_argument("--run", required=True, help="the run folder (holds checkpoints/)")
+    p.add_argument("--eval-set", action="append", required=True, metavar="NAME=JSON",
+                   help="an evaluation set's annotations.json (repeatable)")
+    p.add_argument("--window", action="append", required=True, metavar="LO-HI",
+                   help="interactions seen, inclusive (repeatable; >= 3 checkpoints each)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=cmd_checkpoint_noise)
 
     p = sub.add_parser("arena-docs", help="docs/arena.png (contact sheet) and docs/assets.md "
                        "(every asset's source, creator and licence)")

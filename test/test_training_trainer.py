@@ -37,7 +37,10 @@ def test_overfits_a_tiny_set(refine):
     examples = blob_examples(rng, 1, height=120, width=140, num_objects=1, size_range=(40, 50))
     trainer = Trainer(cfg, source=InMemorySource(examples), mode="ce")
     first = trainer.train_steps(10, progress=False)
-    trainer.train_steps(100, progress=False)
+    # 200 steps, not 100: after 110 the loss is still on its way down and where it stands depends
+    # on the CPU's float kernels (0.378 of 0.693 on an AMD EPYC, under half on Intel); by 210
+    # it is ~0.001 on both
+    trainer.train_steps(200, progress=False)
     last = trainer.train_steps(10, progress=False)
     assert last["mask_loss"] < 0.5 * first["mask_loss"]
     assert last["score_loss"] < 0.5 * first["score_loss"]

@@ -13,7 +13,7 @@ import pytest
 from seg_by_interaction.config import load_config
 from seg_by_interaction.sim.arena import Arena
 from seg_by_interaction.assets import wavefront as wf
-from seg_by_interaction.assets.build import build_surfaces, ensure_library
+from seg_by_interaction.assets.build import asset_root, build_surfaces, ensure_library
 from seg_by_interaction.sim.backgrounds import table_image
 from seg_by_interaction.config import preset_overrides
 
@@ -25,6 +25,20 @@ def cfg():
     # the standard rig: the photo covers what its cameras see (moved rigs may see the mirror)
     STANDARD = load_config().evaluation.standard_arena
     return load_config(overrides=STANDARD)
+
+
+@pytest.fixture
+def own_cache(tmp_path):
+    """An asset cache of the test's own (user objects built there stay in tmp_path) that
+    links the built libraries of the shared one: an Arena on it finds them instead of
+    spending a minute rebuilding them."""
+    shared = asset_root(load_config())
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for lib in shared.iterdir() if shared.is_dir() else []:
+        if (lib / "manifest.json").is_file():
+            (cache / lib.name).symlink_to(lib, target_is_directory=True)
+    return cache
 
 
 @pytest.fixture(scope="module")
@@ -195,10 +209,10 @@ def test_decimation_keeps_the_face_budget_and_the_uvs(tmp_path):
     assert part.uvs.shape == (len(part.vertices), 2) and part.uvs.min() >= 0 and part.uvs.max() <= 1
 
 
-def test_user_textured_obj_loads_with_its_texture(cfg, tmp_path):
+def test_user_textured_obj_loads_with_its_texture(cfg, tmp_path, own_cache):
     obj = _two_material_obj(tmp_path / "user")
     c = load_config(overrides={"arena.user_objects": [str(obj)], "arena.user_object_scale": 0.02,
-                               "arena.user_object_split": "test", "arena.assets.cache_dir": str(tmp_path / "cache")})
+                               "arena.user_object_split": "test", "arena.assets.cache_dir": str(own_cache)})
     with Arena(c, seed=0, split="test") as a:
         spec = [o for o in a.objects.split("test") if o.name == "user:box.obj"][0]
         assert spec.real and len(spec.mesh["parts"]) == 2
@@ -216,12 +230,13 @@ def test_user_textured_obj_loads_with_its_texture(cfg, tmp_path):
         assert reddish > 0.3                                  # the plain red sides (Kd) show
 
 
-def test_bad_user_obj_gives_a_clear_error(tmp_path):
+def test_bad_user_obj_gives_a_clear_error(tmp_path, own_cache):
     bad = tmp_path / "broken.obj"
     bad.write_text("v 0 0 0\nv 1 0 0\nf 1 2 9\n")
-    c = load_config(overrides={"arena.user_objects": [str(bad)], "arena.assets.cache_dir": str(tmp_path / "c")})
+    c = load_config(overrides={"arena.user_objects": [str(bad)], "arena.assets.cache_dir": str(own_cache)})
     with pytest.raises(ValueError, match="broken.obj"):
         Arena(c, seed=0).close()
+    assert not (own_cache / "user").exists() or not any((own_cache / "user").iterdir())   # nothing kept
 
 
 def test_procedural_arena_is_still_an_option():

@@ -73,16 +73,22 @@ def test_scores_every_checkpoint_in_the_window_and_leaves_the_run_alone(run_and_
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
 
 
-def test_too_few_checkpoints_or_a_missing_set_is_refused_before_scoring(run_and_set, tmp_path):
+def test_too_few_checkpoints_or_a_missing_set_is_refused_before_scoring(run_and_set, tmp_path, capsys):
     cfg, run, eval_json = run_and_set
     with pytest.raises(ValueError, match="fewer than 3 checkpoints: 0-10"):
         checkpoint_noise(cfg, run, {"test": eval_json}, [(0, 10)], tmp_path / "a", progress=False)
     assert not (tmp_path / "a").exists()
-    cmd = [sys.executable, "-m", "sbi_research", "checkpoint-noise", "--run", str(run),
-           "--out", str(tmp_path / "b")]
-    for extra, said in ((["--eval-set", "test", "--window", "0-40"], "NAME=annotations.json"),
-                        (["--eval-set", f"test={tmp_path}/nope.json", "--window", "0-40"], "no such file"),
+    from sbi_research.__main__ import main
+    args = ["checkpoint-noise", "--run", str(run), "--out", str(tmp_path / "b")]
+    done = subprocess.run([sys.executable, "-m", "sbi_research"] + args + ["--eval-set", "test", "--window", "0-40"],
+                          capture_output=True, text=True, timeout=120)      # the real command line once
+    assert done.returncode == 2 and "NAME=annotations.json" in done.stderr, done.stderr
+    for extra, said in ((["--eval-set", f"test={tmp_path}/nope.json", "--window", "0-40"], "no such file"),
                         (["--eval-set", f"test={eval_json}", "--window", "40-0"], "LO-HI")):
-        done = subprocess.run(cmd + extra, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 2 and said in done.stderr, (extra, done.stderr)
+        try:
+            rc = main(args + extra)
+        except SystemExit as exc:          # argparse's own refusals
+            rc = exc.code
+        err = capsys.readouterr().err
+        assert rc == 2 and said in err, (extra, err)
     assert not (tmp_path / "b").exists()

@@ -65,26 +65,36 @@ def test_a_damaged_line_or_checkpoint_is_skipped_not_fatal(tiny_run, tmp_path):
         broken.unlink()
 
 
-def test_the_command_refuses_what_it_cannot_use(tiny_run, tmp_path):
+def _exit_code(main, argv) -> int:
+    """The CLI's exit code, in this process (argparse's own refusals raise SystemExit)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_the_command_refuses_what_it_cannot_use(tiny_run, tmp_path, capsys):
+    from seg_by_interaction.__main__ import main
     cfg, run, eval_json = tiny_run
-    cmd = [sys.executable, "-m", "seg_by_interaction", "progress"]
     for extra, said in (([], "no evaluation set"),
                         (["--eval-set", "test"], "expected NAME=PATH"),
                         (["--eval-set", f"test={tmp_path}/nope.json"], "not found"),
                         (["--eval-set", f"test={eval_json}", "--images", "0"], "at least 1"),
                         (["--eval-set", f"test={eval_json}", "--every", "-5"], "seconds > 0"),
                         (["--eval-set", f"test={eval_json}", "--rounds", "-1"], "0 (until Ctrl-C)")):
-        done = subprocess.run(cmd + ["--data-dir", str(run), "--out", str(tmp_path / "p")] + extra,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 2 and said in done.stderr, (extra, done.stderr)
+        rc = _exit_code(main, ["progress", "--data-dir", str(run), "--out", str(tmp_path / "p")] + extra)
+        err = capsys.readouterr().err
+        assert rc == 2 and said in err, (extra, err)
+    assert not (tmp_path / "p").exists()
     (run / "eval_sets.json").write_text(json.dumps({"test": str(eval_json)}))
-    try:
-        done = subprocess.run(cmd + ["--data-dir", str(run), "--out", str(tmp_path / "p"),
-                                     "--images", "1"], capture_output=True, text=True, timeout=300)
+    try:     # the real command line once: the run's own eval_sets.json, then a damaged one
+        done = subprocess.run([sys.executable, "-m", "seg_by_interaction", "progress", "--data-dir", str(run),
+                               "--out", str(tmp_path / "p"), "--images", "1"],
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert (tmp_path / "p" / "progress.md").is_file()
         (run / "eval_sets.json").write_text("{not json")
-        done = subprocess.run(cmd + ["--data-dir", str(run)], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 2 and "not valid JSON" in done.stderr
+        rc = _exit_code(main, ["progress", "--data-dir", str(run)])
+        assert rc == 2 and "not valid JSON" in capsys.readouterr().err
     finally:
         (run / "eval_sets.json").unlink()

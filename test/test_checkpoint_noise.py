@@ -79,16 +79,14 @@ def test_too_few_checkpoints_or_a_missing_set_is_refused_before_scoring(run_and_
         checkpoint_noise(cfg, run, {"test": eval_json}, [(0, 10)], tmp_path / "a", progress=False)
     assert not (tmp_path / "a").exists()
     from sbi_research.__main__ import main
+    from support.cli import exit_code
     args = ["checkpoint-noise", "--run", str(run), "--out", str(tmp_path / "b")]
     done = subprocess.run([sys.executable, "-m", "sbi_research"] + args + ["--eval-set", "test", "--window", "0-40"],
                           capture_output=True, text=True, timeout=120)      # the real command line once
     assert done.returncode == 2 and "NAME=annotations.json" in done.stderr, done.stderr
     for extra, said in ((["--eval-set", f"test={tmp_path}/nope.json", "--window", "0-40"], "no such file"),
                         (["--eval-set", f"test={eval_json}", "--window", "40-0"], "LO-HI")):
-        try:
-            rc = main(args + extra)
-        except SystemExit as exc:          # argparse's own refusals
-            rc = exc.code
+        rc = exit_code(main, args + extra)
         err = capsys.readouterr().err
         assert rc == 2 and said in err, (extra, err)
     assert not (tmp_path / "b").exists()

@@ -65,16 +65,9 @@ def test_a_damaged_line_or_checkpoint_is_skipped_not_fatal(tiny_run, tmp_path):
         broken.unlink()
 
 
-def _exit_code(main, argv) -> int:
-    """The CLI's exit code, in this process (argparse's own refusals raise SystemExit)."""
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
-
-
 def test_the_command_refuses_what_it_cannot_use(tiny_run, tmp_path, capsys):
     from seg_by_interaction.__main__ import main
+    from support.cli import exit_code
     cfg, run, eval_json = tiny_run
     for extra, said in (([], "no evaluation set"),
                         (["--eval-set", "test"], "expected NAME=PATH"),
@@ -82,7 +75,7 @@ def test_the_command_refuses_what_it_cannot_use(tiny_run, tmp_path, capsys):
                         (["--eval-set", f"test={eval_json}", "--images", "0"], "at least 1"),
                         (["--eval-set", f"test={eval_json}", "--every", "-5"], "seconds > 0"),
                         (["--eval-set", f"test={eval_json}", "--rounds", "-1"], "0 (until Ctrl-C)")):
-        rc = _exit_code(main, ["progress", "--data-dir", str(run), "--out", str(tmp_path / "p")] + extra)
+        rc = exit_code(main, ["progress", "--data-dir", str(run), "--out", str(tmp_path / "p")] + extra)
         err = capsys.readouterr().err
         assert rc == 2 and said in err, (extra, err)
     assert not (tmp_path / "p").exists()
@@ -94,7 +87,7 @@ def test_the_command_refuses_what_it_cannot_use(tiny_run, tmp_path, capsys):
         assert done.returncode == 0, done.stderr
         assert (tmp_path / "p" / "progress.md").is_file()
         (run / "eval_sets.json").write_text("{not json")
-        rc = _exit_code(main, ["progress", "--data-dir", str(run)])
+        rc = exit_code(main, ["progress", "--data-dir", str(run)])
         assert rc == 2 and "not valid JSON" in capsys.readouterr().err
     finally:
         (run / "eval_sets.json").unlink()

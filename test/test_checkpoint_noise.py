@@ -83,7 +83,7 @@ def test_too_few_checkpoints_or_a_missing_set_is_refused_before_scoring(run_and_
     args = ["checkpoint-noise", "--run", str(run), "--out", str(tmp_path / "b")]
     done = subprocess.run([sys.executable, "-m", "sbi_research"] + args + ["--eval-set", "test", "--window", "0-40"],
                           capture_output=True, text=True, timeout=120)      # the real command line once
-    assert done.returncode == 2 and "NAME=annotations.json" in done.stderr, done.stderr
+    assert done.returncode == 2 and "NAME=PATH of an annotations.json" in done.stderr, done.stderr
     for extra, said in ((["--eval-set", f"test={tmp_path}/nope.json", "--window", "0-40"], "no such file"),
                         (["--eval-set", f"test={eval_json}", "--window", "40-0"], "LO-HI")):
         rc = exit_code(main, args + extra)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from seg_by_interaction.cli import parser_with_config, run
+from seg_by_interaction.cli import parser_with_config, run, set_json
 from seg_by_interaction.config import parse_override
 from seg_by_interaction.runtime import apply_runtime
 
@@ -89,22 +89,16 @@ def cmd_checkpoint_noise(args) -> int:
         return 2
     try:
         windows = [parse_window(w) for w in args.window]
-        sets = dict(_named_set(s) for s in args.eval_set)
+        sets = dict(args.eval_set)
+        missing = [f"{name}: no such file {path}" for name, path in sets.items() if not Path(path).is_file()]
+        if missing:
+            raise ValueError("evaluation set " + "; ".join(missing))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(checkpoint_noise(_cfg(args), args.run, sets, windows, args.out, jobs=args.jobs,
                            command=" ".join(["python -m sbi_research"] + sys.argv[1:])))
     return 0
-
-
-def _named_set(text: str) -> tuple[str, str]:
-    name, sep, path = text.partition("=")
-    if not sep or not name or not path:
-        raise ValueError(f"an evaluation set is NAME=annotations.json, got {text!r}")
-    if not Path(path).is_file():
-        raise ValueError(f"evaluation set {name}: no such file {path}")
-    return name, path
 
 
 def cmd_arena_docs(args) -> int:
@@ -181,7 +175,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("checkpoint-noise", help="score every checkpoint in windows of a finished "
                        "run: how much AP moves from one model to the next")
     p.add_argument("--run", required=True, help="the run folder (holds checkpoints/)")
-    p.add_argument("--eval-set", action="append", required=True, metavar="NAME=JSON",
+    p.add_argument("--eval-set", type=set_json, action="append", required=True, metavar="NAME=JSON",
                    help="an evaluation set's annotations.json (repeatable)")
     p.add_argument("--window", action="append", required=True, metavar="LO-HI",
                    help="interactions seen, inclusive (repeatable; >= 3 checkpoints each)")

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from seg_by_interaction.cli import config_from_args as _cfg
-from seg_by_interaction.cli import parser_with_config, run
+from seg_by_interaction.cli import parser_with_config, run, set_json
 
 
 def cmd_eval_set(args) -> int:
@@ -89,14 +89,6 @@ def cmd_report(args) -> int:
                      wall_clock=clock or None,
                      ooa_json=args.ooa_json, env_json=args.env_json))
     return 0
-
-
-def set_json(text: str) -> tuple[str, str]:
-    """``NAME=annotations.json`` of progress --eval-set."""
-    name, sep, path = text.partition("=")
-    if not sep or not name.strip() or not path.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=PATH of an annotations.json")
-    return name.strip(), path.strip()
 
 
 def cmd_progress(args) -> int:

@@ -16,6 +16,14 @@ def config_from_args(args) -> dict:
     return cfg
 
 
+def set_json(text: str) -> tuple[str, str]:
+    """``NAME=annotations.json``: an argparse type for the commands that score named evaluation sets."""
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=PATH of an annotations.json")
+    return name.strip(), path.strip()
+
+
 def parser_with_config(prog: str, description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every command line here shares: the preset and
     KEY=VALUE overrides."""

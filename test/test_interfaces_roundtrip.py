@@ -110,6 +110,7 @@ def test_pick_place_action_goal_feedback_result(ros_node):
     from geometry_msgs.msg import Pose2D
     from seg_by_interaction.msg import (PickPlaceAction, PickPlaceFeedback, PickPlaceGoal,
                                         PickPlaceResult)
+    from support.actions import Goal, action_client
 
     def execute(goal):
         server.publish_feedback(PickPlaceFeedback(phase="approach", progress=0.5))
@@ -121,14 +122,12 @@ def test_pick_place_action_goal_feedback_result(ros_node):
     server = actionlib.SimpleActionServer("/roundtrip_pick_place", PickPlaceAction,
                                           execute_cb=execute, auto_start=False)
     server.start()
-    client = actionlib.SimpleActionClient("/roundtrip_pick_place", PickPlaceAction)
-    assert client.wait_for_server(rospy.Duration(20))
-    feedback = []
-    client.send_goal(PickPlaceGoal(pick=Pose2D(0.1, 0.2, 0.3), place=Pose2D(-0.1, 0.05, 0.0),
-                                   capture_held=True), feedback_cb=feedback.append)
-    assert client.wait_for_result(rospy.Duration(20))
-    result = client.get_result()
-    assert client.get_state() == actionlib.GoalStatus.SUCCEEDED
+    # a plain ActionClient: SimpleActionClient can drop feedback sent at once (support/actions.py)
+    client = action_client("/roundtrip_pick_place", PickPlaceAction, 20)
+    sent = Goal(client, PickPlaceGoal(pick=Pose2D(0.1, 0.2, 0.3), place=Pose2D(-0.1, 0.05, 0.0),
+                                      capture_held=True))
+    status, result = sent.wait(20)
+    assert status == actionlib.GoalStatus.SUCCEEDED
     assert result.message == "to -0.10" and result.object_in_gripper
     assert result.pick_seconds == pytest.approx(1.5)
-    assert [f.phase for f in feedback] == ["approach"]
+    assert [f.phase for f in sent.feedback] == ["approach"]

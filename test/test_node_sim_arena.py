@@ -25,12 +25,11 @@ def arena_node(ros_master, tmp_path_factory):
 
 
 def _client(ros_node):
-    import actionlib
-    import rospy
+    """A plain ActionClient: SimpleActionClient can drop a refusal the server sends within a
+    millisecond, as for the bad goals below (support/actions.py)."""
     from seg_by_interaction.msg import PickPlaceAction
-    client = actionlib.SimpleActionClient("/armtest/pick_place", PickPlaceAction)
-    assert client.wait_for_server(rospy.Duration(60))
-    return client
+    from support.actions import action_client
+    return action_client("/armtest/pick_place", PickPlaceAction, 60)
 
 
 def test_capture_frames_and_streams(ros_node, arena_node):
@@ -84,16 +83,15 @@ def _ground_truth(camera: int = 0):
 
 def test_pick_place_goals(ros_node, arena_node):
     import actionlib
-    import rospy
     from geometry_msgs.msg import Pose2D
     from seg_by_interaction.msg import PickPlaceGoal, PickPlaceResult
+    from support.actions import Goal
     client = _client(ros_node)
-    phases = []
-    client.send_goal(PickPlaceGoal(pick=Pose2D(0.0, 0.0, 0.0), place=Pose2D(0.1, -0.1, 0.5),
-                                   capture_held=True), feedback_cb=lambda f: phases.append(f.phase))
-    assert client.wait_for_result(rospy.Duration(120))
-    assert client.get_state() == actionlib.GoalStatus.SUCCEEDED
-    result = client.get_result()
+    sent = Goal(client, PickPlaceGoal(pick=Pose2D(0.0, 0.0, 0.0), place=Pose2D(0.1, -0.1, 0.5),
+                                      capture_held=True))
+    status, result = sent.wait(120)
+    assert status == actionlib.GoalStatus.SUCCEEDED
+    phases = [f.phase for f in sent.feedback]
     assert result.outcome == PickPlaceResult.OUTCOME_PLACED
     assert len(result.held_frames.images) == 4
     assert result.pick_seconds > 0 and result.place_seconds > 0
@@ -104,29 +102,26 @@ def test_pick_place_goals(ros_node, arena_node):
 
     for pick, outcome in ((Pose2D(float("nan"), 0, 0), PickPlaceResult.OUTCOME_INVALID_GOAL),
                           (Pose2D(5.0, 0, 0), PickPlaceResult.OUTCOME_UNREACHABLE)):
-        client.send_goal(PickPlaceGoal(pick=pick, place=Pose2D(0, 0, 0)))
-        assert client.wait_for_result(rospy.Duration(30))
-        assert client.get_state() == actionlib.GoalStatus.ABORTED
-        assert client.get_result().outcome == outcome
-        assert client.get_result().message
+        status, result = Goal(client, PickPlaceGoal(pick=pick, place=Pose2D(0, 0, 0))).wait(30)
+        assert status == actionlib.GoalStatus.ABORTED
+        assert result.outcome == outcome
+        assert result.message
 
 
 def test_preempt_mid_motion(ros_node, arena_node):
     import actionlib
-    import rospy
     from geometry_msgs.msg import Pose2D
     from seg_by_interaction.msg import PickPlaceGoal, PickPlaceResult
-    client = _client(ros_node)
-    started = []
-    client.send_goal(PickPlaceGoal(pick=Pose2D(-0.1, 0.1, 1.0), place=Pose2D(0.15, 0.15, 0.0)),
-                     feedback_cb=lambda f: started.append(f.phase))
+    from support.actions import Goal
     from support.ros_testing import wait_until
-    wait_until(lambda: started, 60, "the first feedback")
-    client.cancel_goal()
-    assert client.wait_for_result(rospy.Duration(60))
-    assert client.get_state() == actionlib.GoalStatus.PREEMPTED
-    assert client.get_result().outcome == PickPlaceResult.OUTCOME_PREEMPTED
-    assert "retreat" not in started
+    client = _client(ros_node)
+    sent = Goal(client, PickPlaceGoal(pick=Pose2D(-0.1, 0.1, 1.0), place=Pose2D(0.15, 0.15, 0.0)))
+    wait_until(lambda: sent.feedback, 60, "the first feedback")
+    sent.cancel()
+    status, result = sent.wait(60)
+    assert status == actionlib.GoalStatus.PREEMPTED
+    assert result.outcome == PickPlaceResult.OUTCOME_PREEMPTED
+    assert "retreat" not in [f.phase for f in sent.feedback]
 
 
 def test_reset_arena(ros_node, arena_node):

@@ -31,33 +31,20 @@ def server(ros_master, tmp_path_factory):
 
 
 def _client(ros_node, server):
-    """A plain ActionClient, as the product's PickPlaceClient: SimpleActionClient matches each
-    transition with the goal handle it stores after send_goal returns, and this server
-    refuses a bad goal within a millisecond, so that transition can arrive first and be
-    dropped ("a goal handle that we're not tracking"), leaving wait_for_result to time out."""
-    import actionlib
-    import rospy
+    """A plain ActionClient (support/actions.py: this server refuses a bad goal within a
+    millisecond, and SimpleActionClient can drop that refusal)."""
     from seg_by_interaction.msg import RearrangeAction
-    client = actionlib.ActionClient(f"{NS}/rearrange", RearrangeAction)
-    assert client.wait_for_server(rospy.Duration(120)), server.log()[-3000:]
-    return client
+    from support.actions import action_client
+    return action_client(f"{NS}/rearrange", RearrangeAction, 120, why=lambda: server.log()[-3000:])
 
 
 def _send(client, goal, timeout=120.0, server=None):
     """Send one goal, wait for its end; (terminal status, result, feedback list)."""
-    import threading
-    import actionlib
-    feedback = []
-    done = threading.Event()
-
-    def on_transition(gh):
-        if gh.get_comm_state() == actionlib.CommState.DONE:
-            done.set()
-    gh = client.send_goal(goal, transition_cb=on_transition, feedback_cb=lambda gh, f: feedback.append(f))
-    if not done.wait(timeout):     # the launch's log says why
-        pytest.fail(f"no result in {timeout} s (status {gh.get_goal_status()}, feedback {feedback}); "
-                    f"the launch's log ends:\n{server.log()[-4000:] if server else ''}")
-    return gh.get_goal_status(), gh.get_result(), feedback
+    from support.actions import Goal
+    sent = Goal(client, goal)
+    status, result = sent.wait(timeout, why=lambda: "the launch's log ends:\n"
+                               + (server.log()[-4000:] if server else ""))
+    return status, result, sent.feedback
 
 
 def test_bad_goals_aborted_and_good_goal_served(ros_node, server):
